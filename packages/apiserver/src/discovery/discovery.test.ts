@@ -211,6 +211,10 @@ test('OpenAPI v3: schemas kubectl explain can walk', () => {
       assert.ok(apps.components.schemas[ref[1]!], `${name} references missing ${ref[1]}`);
     }
   }
+  // No type on IntOrString in v3, so explain prints <IntOrString> as upstream does.
+  const ios = apps.components.schemas['io.k8s.apimachinery.pkg.util.intstr.IntOrString'];
+  assert.equal(ios.type, undefined);
+  assert.deepEqual(ios.oneOf, [{ type: 'integer' }, { type: 'string' }]);
   const op = apps.paths['/apis/apps/v1/namespaces/{namespace}/deployments'].get;
   assert.deepEqual(op['x-kubernetes-group-version-kind'], {
     group: 'apps',
@@ -264,6 +268,7 @@ test('OpenAPI v2 and /version', () => {
   assert.equal(v2.swagger, '2.0');
   const dep = v2.definitions['io.k8s.api.apps.v1.Deployment'];
   assert.equal(dep.properties.spec.$ref, '#/definitions/io.k8s.api.apps.v1.DeploymentSpec');
+  assert.equal(v2.definitions['io.k8s.apimachinery.pkg.util.intstr.IntOrString'].type, 'string');
   const patch = v2.paths['/apis/apps/v1/namespaces/{namespace}/deployments/{name}'].patch;
   assert.ok(
     patch.parameters.some(

@@ -32,6 +32,7 @@ export interface OpenAPIDocument {
 }
 
 const metaV1 = 'io.k8s.apimachinery.pkg.apis.meta.v1';
+const intOrString = 'io.k8s.apimachinery.pkg.util.intstr.IntOrString';
 const refPrefixV3 = '#/components/schemas/';
 
 const specialDefinitions: Record<string, Schema> = {
@@ -46,11 +47,13 @@ const specialDefinitions: Record<string, Schema> = {
     type: 'string',
     format: 'date-time',
   },
-  'io.k8s.apimachinery.pkg.util.intstr.IntOrString': {
+  // v3 describes it as oneOf integer/string with no type (kube-openapi OpenAPIV3OneOfTypes), which
+  // is also why kubectl explain prints <IntOrString> for such fields.
+  [intOrString]: {
     description:
       'IntOrString is a type that can hold an int32 or a string.  When used in JSON or YAML marshalling and unmarshalling, it produces or consumes the inner type.  This allows you to have, for example, a JSON field that can accept a name or number.',
-    type: 'string',
     format: 'int-or-string',
+    oneOf: [{ type: 'integer' }, { type: 'string' }],
   },
   [`${metaV1}.Patch`]: {
     description: 'Patch is provided to give a concrete name and type to the Kubernetes PATCH request body.',
@@ -686,7 +689,13 @@ export function toSwagger2(docs: readonly OpenAPIDocument[], kubernetesVersion: 
   const definitions: Record<string, unknown> = {};
   const paths: Record<string, unknown> = {};
   for (const doc of docs) {
-    for (const [name, s] of Object.entries(doc.components.schemas)) definitions[name] ??= toV2Schema(s);
+    for (const [name, s] of Object.entries(doc.components.schemas)) {
+      // v2 has no oneOf: IntOrString is a string with format int-or-string there.
+      definitions[name] ??=
+        name === intOrString
+          ? { description: s.description, type: 'string', format: 'int-or-string' }
+          : toV2Schema(s);
+    }
     for (const [p, item] of Object.entries(doc.paths)) {
       const out: Record<string, unknown> = {};
       for (const [method, o] of Object.entries(item)) {

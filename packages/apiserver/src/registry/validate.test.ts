@@ -2,7 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { ResourceRegistry } from './registry.ts';
 import type { FieldCause, ResourceInfo } from './types.ts';
-import { unknownFieldReason, validateObject } from './validate.ts';
+import { unknownFieldReason, validateObject, validateObjectMetaUpdate } from './validate.ts';
 
 const reg = new ResourceRegistry();
 const info = (group: string, plural: string, version = 'v1'): ResourceInfo => {
@@ -238,6 +238,46 @@ test('metadata rules: names per kind, generateName, labels, annotations, namespa
     { strict: true },
   );
   assert.equal(tooLong?.message, 'Too long: may not be more than 262144 bytes');
+});
+
+test('validateObjectMetaUpdate: immutable identity, generation, finalizers while deleting', () => {
+  const old = {
+    name: 'a',
+    namespace: 'ns',
+    uid: 'u1',
+    generation: 3,
+    creationTimestamp: '2024-01-01T00:00:00Z',
+  };
+  const cases: [string, Record<string, any>, Record<string, any>, string[]][] = [
+    ['unchanged', { ...old, labels: { x: 'y' } }, old, []],
+    ['rename', { ...old, name: 'b' }, old, ['FieldValueInvalid metadata.name']],
+    ['new uid', { ...old, uid: 'u2' }, old, ['FieldValueInvalid metadata.uid']],
+    ['generation back', { ...old, generation: 2 }, old, ['FieldValueInvalid metadata.generation']],
+    [
+      'finalizer added while deleting',
+      { ...old, deletionTimestamp: 'x', finalizers: ['a', 'b'] },
+      { ...old, deletionTimestamp: 'x', finalizers: ['a'] },
+      ['FieldValueForbidden metadata.finalizers'],
+    ],
+    [
+      'finalizer removed while deleting',
+      { ...old, deletionTimestamp: 'x', finalizers: [] },
+      { ...old, deletionTimestamp: 'x', finalizers: ['a'] },
+      [],
+    ],
+  ];
+  for (const [name, next, prev, want] of cases)
+    assert.deepEqual(fields(validateObjectMetaUpdate(next, prev)), want, name);
+  const [f] = validateObjectMetaUpdate(
+    { ...old, deletionTimestamp: 'x', finalizers: ['b'] },
+    { ...old, deletionTimestamp: 'x' },
+  );
+  assert.equal(
+    f?.message,
+    'Forbidden: no new finalizers can be added if the object is being deleted, found new finalizers []string{"b"}',
+  );
+  const [n] = validateObjectMetaUpdate({ ...old, name: 'b' }, old);
+  assert.equal(n?.message, 'Invalid value: "b": field is immutable');
 });
 
 test('CustomResourceDefinition: the rules the registry relies on', () => {

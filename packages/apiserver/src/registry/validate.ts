@@ -293,6 +293,50 @@ export function validateObjectMeta(info: ResourceInfo, meta: unknown): FieldCaus
   return out;
 }
 
+/**
+ * ValidateObjectMetaAccessorUpdate's rules, beyond what validateObjectMeta checks on the new object:
+ * identity fields are immutable, generation never goes back, and no finalizer may be added once
+ * deletion has started.
+ */
+export function validateObjectMetaUpdate(meta: unknown, old: unknown): FieldCause[] {
+  const out: FieldCause[] = [];
+  if (!isObject(meta) || !isObject(old)) return out;
+  if (old.deletionTimestamp) {
+    const before = new Set<unknown>(Array.isArray(old.finalizers) ? old.finalizers : []);
+    const added = (Array.isArray(meta.finalizers) ? meta.finalizers : [])
+      .filter((f: unknown) => !before.has(f))
+      .sort();
+    if (added.length) {
+      out.push(
+        fieldError.forbidden(
+          'metadata.finalizers',
+          `no new finalizers can be added if the object is being deleted, found new finalizers []string{${added.map((f: unknown) => JSON.stringify(f)).join(', ')}}`,
+        ),
+      );
+    }
+  }
+  if (
+    typeof meta.generation === 'number' &&
+    typeof old.generation === 'number' &&
+    meta.generation < old.generation
+  ) {
+    out.push(fieldError.invalid('metadata.generation', meta.generation, 'must not be decremented'));
+  }
+  for (const f of [
+    'name',
+    'namespace',
+    'uid',
+    'creationTimestamp',
+    'deletionTimestamp',
+    'deletionGracePeriodSeconds',
+  ] as const) {
+    const a = meta[f] ?? '';
+    const b = old[f] ?? '';
+    if (a !== b) out.push(fieldError.invalid(`metadata.${f}`, meta[f] ?? '', 'field is immutable'));
+  }
+  return out;
+}
+
 export function validateLabels(labels: unknown, field: string): FieldCause[] {
   const out: FieldCause[] = [];
   if (!isObject(labels)) return out;
