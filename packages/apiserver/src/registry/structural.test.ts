@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { pruneCustomResource, validateCustomResource } from './structural.ts';
+import { defaultCustomResource, pruneCustomResource, validateCustomResource } from './structural.ts';
 import type { JSONSchemaProps } from './types.ts';
 
 const schema: JSONSchemaProps = {
@@ -275,4 +275,52 @@ test('pruneCustomResource drops undeclared fields and keeps preserved ones', () 
   const e: Record<string, any> = { template: { apiVersion: 'v1', kind: 'Pod', metadata: {}, spec: {} } };
   assert.deepEqual(pruneCustomResource(embedded, e), ['template.spec']);
   assert.deepEqual(e.template, { apiVersion: 'v1', kind: 'Pod', metadata: {} });
+});
+
+test('defaultCustomResource fills absent fields, recursing into objects, arrays and maps', () => {
+  const s: JSONSchemaProps = {
+    type: 'object',
+    properties: {
+      spec: {
+        type: 'object',
+        default: {},
+        properties: {
+          replicas: { type: 'integer', default: 1 },
+          mode: { type: 'string', default: 'fast' },
+          note: { type: 'string', nullable: true, default: 'n' },
+          ports: {
+            type: 'array',
+            items: { type: 'object', properties: { protocol: { type: 'string', default: 'TCP' } } },
+          },
+          limits: {
+            type: 'object',
+            additionalProperties: { type: 'object', properties: { unit: { type: 'string', default: 'm' } } },
+          },
+        },
+      },
+    },
+  };
+  const cases: [Record<string, any>, Record<string, any>][] = [
+    [{}, { spec: { replicas: 1, mode: 'fast', note: 'n' } }],
+    [{ spec: { replicas: 3, mode: null, note: null } }, { spec: { replicas: 3, mode: 'fast', note: null } }],
+    [
+      { spec: { ports: [{}, { protocol: 'UDP' }], limits: { cpu: {} } } },
+      {
+        spec: {
+          replicas: 1,
+          mode: 'fast',
+          note: 'n',
+          ports: [{ protocol: 'TCP' }, { protocol: 'UDP' }],
+          limits: { cpu: { unit: 'm' } },
+        },
+      },
+    ],
+  ];
+  for (const [obj, want] of cases) {
+    defaultCustomResource(s, obj);
+    assert.deepEqual(obj, want);
+  }
+  const shared = { spec: {} };
+  defaultCustomResource(s, shared);
+  assert.notEqual(shared.spec, s.properties!.spec!.default, 'defaults are copied, not shared');
 });

@@ -297,3 +297,35 @@ function pruneObject(
     }
   }
 }
+
+/**
+ * Fills in the schema's `default`s where fields are absent (or null and not nullable), in place,
+ * as apiextensions-apiserver does when decoding a custom resource. Defaults apply inside objects
+ * that exist (or were just defaulted) and inside every array item and map value.
+ */
+export function defaultCustomResource(
+  schema: JSONSchemaProps | undefined,
+  obj: Record<string, unknown>,
+): void {
+  if (schema) defaultObject(schema, obj);
+}
+
+function defaultValue(schema: JSONSchemaProps, value: unknown): void {
+  if (Array.isArray(value)) {
+    if (schema.items) for (const v of value) defaultValue(schema.items, v);
+  } else if (isObject(value)) {
+    defaultObject(schema, value);
+  }
+}
+
+function defaultObject(schema: JSONSchemaProps, obj: Record<string, unknown>): void {
+  for (const [k, sub] of Object.entries(schema.properties ?? {})) {
+    const missing = obj[k] === undefined || (obj[k] === null && !sub.nullable);
+    if (missing && sub.default !== undefined) obj[k] = structuredClone(sub.default);
+    if (obj[k] !== undefined && obj[k] !== null) defaultValue(sub, obj[k]);
+  }
+  const additional = schema.additionalProperties;
+  if (isObject(additional)) {
+    for (const [k, v] of Object.entries(obj)) if (!schema.properties?.[k]) defaultValue(additional, v);
+  }
+}

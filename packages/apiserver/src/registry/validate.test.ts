@@ -349,7 +349,11 @@ test('custom resources: schema validation, pruning and metadata through validate
                 spec: {
                   type: 'object',
                   required: ['cronSpec'],
-                  properties: { cronSpec: { type: 'string' }, replicas: { type: 'integer', minimum: 1 } },
+                  properties: {
+                    cronSpec: { type: 'string' },
+                    replicas: { type: 'integer', minimum: 1 },
+                    image: { type: 'string', default: 'busybox' },
+                  },
                 },
               },
             },
@@ -374,6 +378,7 @@ test('custom resources: schema validation, pruning and metadata through validate
   ]);
   assert.equal(obj.spec.extra, undefined);
   assert.equal(obj.metadata.junk, undefined);
+  assert.equal(obj.spec.image, 'busybox', 'schema defaults applied');
 });
 
 test('validating a Deployment stays well under 50 µs', () => {

@@ -13,10 +13,10 @@ import {
   isValidLabelValue,
   validateName,
 } from './names.ts';
-import { pruneCustomResource, validateCustomResource } from './structural.ts';
+import { defaultCustomResource, pruneCustomResource, validateCustomResource } from './structural.ts';
 import type { FieldCause, ResourceInfo } from './types.ts';
 
-export { pruneCustomResource, validateCustomResource } from './structural.ts';
+export { defaultCustomResource, pruneCustomResource, validateCustomResource } from './structural.ts';
 
 /** The reason of unknown-field causes; the REST layer turns them into a 400 (Strict) or warnings. */
 export const unknownFieldReason = 'FieldValueUnknown';
@@ -39,8 +39,9 @@ function isObject(v: unknown): v is Record<string, any> {
 
 /**
  * Every problem with `obj` as an instance of `info`: unknown fields (when opts.strict), schema
- * violations and metadata rules. Mutates `obj` by pruning undeclared fields unless opts.prune is
- * false. Causes carry upstream's reasons and messages, e.g. {field: 'spec.replicas', reason:
+ * violations and metadata rules. Unless opts.prune is false, normalizes `obj` in place the way
+ * upstream's decoding does: undeclared fields are pruned and, for custom resources, the schema's
+ * defaults are applied before validation. Causes carry upstream's reasons and messages, e.g. {field: 'spec.replicas', reason:
  * 'FieldValueTypeInvalid', message: 'Invalid value: "string": spec.replicas in body must be of type
  * integer: "string"'}.
  */
@@ -59,6 +60,7 @@ export function validateObject(info: ResourceInfo, obj: unknown, opts: ValidateO
   const unknown: string[] = [];
   if (info.custom) {
     unknown.push(...pruneCustomObject(info, obj, prune));
+    if (prune) defaultCustomResource(info.custom.schema, obj);
   } else {
     const model = models().modelByDefinition(definitionName(info.group, info.version, info.kind));
     if (model) walkUnknown(model.name, obj, '', unknown, prune);

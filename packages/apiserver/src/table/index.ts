@@ -163,5 +163,10 @@ export function toTable(info: ResourceInfo, items: readonly object[], opts: Tabl
     const v = opts.listMeta[k];
     if (v !== undefined && v !== '') metadata[k] = v;
   }
+  // A single object's table carries the object's resourceVersion (kubectl get NAME -w watches from it).
+  const only = items.length === 1 ? (items[0] as { metadata?: { resourceVersion?: unknown } }) : undefined;
+  if (metadata.resourceVersion === undefined && typeof only?.metadata?.resourceVersion === 'string') {
+    metadata.resourceVersion = only.metadata.resourceVersion;
+  }
   return { kind: 'Table', apiVersion: 'meta.k8s.io/v1', metadata, columnDefinitions: conv.columns, rows };
 }

@@ -399,6 +399,7 @@ test('includeObject and list metadata', () => {
   assert.equal(none.kind, 'Table');
   assert.equal(none.apiVersion, 'meta.k8s.io/v1');
   const full = toTable(i, [cm], { includeObject: 'Object', listMeta: {}, nowMs: now });
+  assert.deepEqual(full.metadata, { resourceVersion: '7' }, 'a single object lends its resourceVersion');
   assert.equal(full.rows[0]!.object, cm);
   const partial = toTable(i, [cm], { includeObject: 'Metadata', listMeta: {}, nowMs: now });
   assert.deepEqual(partial.rows[0]!.object, {
