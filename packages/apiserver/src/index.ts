@@ -1,3 +1,9 @@
 export * from './storage/kv.ts';
+export * from './storage/open.ts';
+export * from './storage/memory.ts';
 export * from './errors.ts';
 export * from './registry/types.ts';
+export * from './server/apiserver.ts';
+export * from './server/certs.ts';
+export * from './server/kubeconfig.ts';
+export type { KObject, ObjectMeta, OwnerReference } from './server/objects.ts';
