@@ -1,0 +1,31 @@
+#!/usr/bin/env node
+// kaasctl: one binary for every KaaS operation. main() only wires commands; each command returns
+// an exit code instead of calling process.exit deep inside.
+import { Command, CommanderError } from 'commander';
+import { serverCommand } from './commands/server.ts';
+
+export function buildProgram(): Command {
+  const program = new Command('kaasctl')
+    .description(
+      'KaaS: deploy and run Kubernetes clusters with managed services on OpenStack, EKS or the local cloud.',
+    )
+    .version('0.1.0', '--version', 'print the kaasctl version')
+    .showHelpAfterError('(run with --help for usage and examples)')
+    .exitOverride();
+  program.addCommand(serverCommand());
+  return program;
+}
+
+async function main(argv: string[]): Promise<number> {
+  const program = buildProgram();
+  try {
+    await program.parseAsync(argv);
+    return typeof process.exitCode === 'number' ? process.exitCode : 0;
+  } catch (e) {
+    if (e instanceof CommanderError) return e.exitCode;
+    console.error(`error: ${(e as Error).message}`);
+    return 1;
+  }
+}
+
+process.exitCode = await main(process.argv);
