@@ -417,7 +417,7 @@ test('deep flow nesting is refused at the first bracket past the limit, without 
   const text = lines(...minimal, `  network: {podCIDR: ${'['.repeat(depth)}${']'.repeat(depth)}}`);
   const started = performance.now();
   const r = parseBootstrap(text, 'deep.yaml');
-  assert.ok(performance.now() - started < 500);
+  assert.ok(performance.now() - started < 2000, 'refused without parsing 100k levels');
   // `{` at column 12 is level 1; the value's brackets start at column 22, so level 65 is column 85.
   assert.deepEqual(
     r.problems.map((p) => `${p.line}:${p.column} ${p.rule}`),
