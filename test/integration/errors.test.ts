@@ -7,6 +7,7 @@ import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { TestServer } from '../support/apiserver.ts';
 import { startTestServer } from '../support/apiserver.ts';
+import { ApiServer, MemoryStore } from '@kaas/apiserver';
 
 let ts: TestServer;
 let agent: https.Agent;
@@ -264,4 +265,44 @@ test('metrics expose request latency histograms per verb and resource', async ()
     /apiserver_request_duration_seconds_bucket\{le="[^"]+",verb="POST",group="",version="v1",resource="configmaps"/,
   );
   assert.match(r.json, /apiserver_request_total\{[^}]*verb="POST"[^}]*code="201"\}/);
+});
+
+test('over the in-flight limit: 429 with Retry-After, and nothing half-written', async () => {
+  // Creates wait at a gate, so the first two hold their slots while the rest arrive.
+  let open!: () => void;
+  const gate = new Promise<void>((r) => (open = r));
+  const kv = new MemoryStore();
+  const create = kv.create.bind(kv);
+  kv.create = async (key, value) => {
+    if (key.includes('/burst-')) await gate;
+    return create(key, value);
+  };
+  const limited = new ApiServer({
+    kv,
+    anonymousAs: { username: 'admin', groups: ['system:masters'] },
+    maxInFlight: { mutating: 2 },
+  });
+  const addr = await limited.listen('127.0.0.1', 0);
+  const base = `http://127.0.0.1:${addr.port}/api/v1/namespaces/default/configmaps`;
+  try {
+    const post = (i: number) =>
+      fetch(base, {
+        method: 'POST',
+        headers: { 'Content-Type': 'application/json' },
+        body: JSON.stringify({ apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: `burst-${i}` } }),
+      });
+    const pending = Array.from({ length: 40 }, (_, i) => post(i));
+    setTimeout(open, 500);
+    const results = await Promise.all(pending);
+    const turnedAway = results.filter((r) => r.status === 429);
+    assert.ok(turnedAway.length > 0, 'some requests were turned away');
+    assert.equal(turnedAway[0]!.headers.get('retry-after'), '1');
+    assert.equal(((await turnedAway[0]!.json()) as { reason: string }).reason, 'TooManyRequests');
+    const created = results.filter((r) => r.status === 201).length;
+    assert.equal(created + turnedAway.length, 40);
+    const list = (await (await fetch(base)).json()) as { items: { metadata: { name: string } }[] };
+    assert.equal(list.items.filter((i) => i.metadata.name.startsWith('burst-')).length, created);
+  } finally {
+    await limited.close();
+  }
 });

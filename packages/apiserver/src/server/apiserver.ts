@@ -60,6 +60,11 @@ export interface ApiServerOptions {
   log?: (level: 'info' | 'warn' | 'error', msg: string, fields?: Record<string, unknown>) => void;
   /** Run the garbage collector and namespace controller in this process (default true). */
   controllers?: boolean;
+  /**
+   * Requests served at once before new ones get 429 with Retry-After, as upstream's
+   * --max-requests-inflight (400) and --max-mutating-requests-inflight (200). Watches are not counted.
+   */
+  maxInFlight?: { readonly?: number; mutating?: number };
 }
 
 const publicPaths = new Set([
@@ -84,6 +89,7 @@ export class ApiServer {
   readonly #gc: GarbageCollector | undefined;
   readonly #watches = new Set<{ stop(): void }>();
   #ready = false;
+  readonly #inFlight = { readonly: 0, mutating: 0 };
 
   constructor(o: ApiServerOptions) {
     this.#o = o;
@@ -258,6 +264,16 @@ export class ApiServer {
       }
       const cluster = await this.clusters.get(info.cluster);
       await this.#authorize(cluster, user!, info);
+      if (info.verb !== 'watch') {
+        const kind =
+          info.verb === 'get' || info.verb === 'list' || info.verb === 'head' ? 'readonly' : 'mutating';
+        const limit = this.#o.maxInFlight?.[kind] ?? (kind === 'readonly' ? 400 : 200);
+        if (this.#inFlight[kind] >= limit) {
+          throw errors.tooManyRequests('Too many requests, please try again later.', 1);
+        }
+        this.#inFlight[kind]++;
+        res.once('close', () => this.#inFlight[kind]--);
+      }
       if (info.kind === 'nonresource') return await this.#nonResource(req, res, info);
       if (info.kind === 'discovery') return this.#discovery(req, res, info, cluster);
       await this.#resource(req, res, info, cluster, user!, url.searchParams, (f) => (format = f));
