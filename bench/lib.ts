@@ -4,7 +4,7 @@ import { spawn, execFileSync } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
 import https from 'node:https';
 import { readFileSync } from 'node:fs';
-import { mkdtemp } from 'node:fs/promises';
+import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir, cpus, totalmem } from 'node:os';
 import { join, dirname } from 'node:path';
 import { createInterface } from 'node:readline';
@@ -34,6 +34,7 @@ export async function startServer(
     port?: number;
   } = {},
 ): Promise<BenchServer> {
+  const ownDir = opts.dataDir === undefined;
   const dataDir = opts.dataDir ?? (await mkdtemp(join(tmpdir(), 'kaas-bench-')));
   const token = opts.token ?? randomBytes(24).toString('base64url');
   const child = spawn(
@@ -67,14 +68,16 @@ export async function startServer(
     ca,
     agent,
     child,
-    stop: () =>
-      new Promise<void>((resolve) => {
+    stop: async () => {
+      await new Promise<void>((resolve) => {
         agent.destroy();
         if (child.exitCode !== null) return resolve();
         child.once('exit', () => resolve());
         child.kill('SIGTERM');
         setTimeout(() => child.kill('SIGKILL'), 10_000).unref();
-      }),
+      });
+      if (ownDir) await rm(dataDir, { recursive: true, force: true });
+    },
   };
 }
 

@@ -2,7 +2,7 @@
 // docs/benchmarks.md. Sections: creates, etcd, mixed, watch, memory (default: all).
 // Benchmarks are not tests: they print figures, they do not pass or fail.
 import { execFileSync, spawn } from 'node:child_process';
-import { mkdtemp, writeFile, readFile, mkdir } from 'node:fs/promises';
+import { mkdtemp, writeFile, readFile, mkdir, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { BenchServer } from './lib.ts';
@@ -349,6 +349,7 @@ async function watch() {
     for (const w of watchers) w.close();
   } finally {
     await s.stop();
+    await rm(dataDir, { recursive: true, force: true });
   }
 }
 
