@@ -54,6 +54,22 @@ test('kaasctl server: PKI, admin kubeconfig, graceful shutdown, restart keeps st
     });
     assert.equal(mk.code, 0, mk.stderr);
 
+    // The management API is served: the example bootstrap file applies and lists with its columns.
+    const apply = await kubectl(kc, [
+      'apply',
+      '-f',
+      join(dirname(fileURLToPath(import.meta.url)), '../../examples/bootstrap.yaml'),
+    ]);
+    assert.equal(apply.code, 0, apply.stderr);
+    const clusters = await kubectl(kc, ['get', 'clusters.kaas.dev', '-A']);
+    assert.equal(clusters.code, 0, clusters.stderr);
+    assert.match(clusters.stdout, /demo/);
+    const bad = await kubectl(kc, ['apply', '-f', '-'], {
+      input:
+        'apiVersion: kaas.dev/v1alpha1\nkind: Cluster\nmetadata: {name: bad, namespace: default}\nspec: {controlPlane: {replicas: "three"}}\n',
+    });
+    assert.notEqual(bad.code, 0, 'the schema rejects a bad Cluster');
+
     const exited = new Promise<number | null>((r) => first.child.once('exit', (c) => r(c)));
     const t0 = Date.now();
     first.child.kill('SIGTERM');

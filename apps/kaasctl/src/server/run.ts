@@ -3,6 +3,7 @@
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { ApiServer, ensurePki, openStore, renderKubeconfig } from '@kaas/apiserver';
+import { installManagementAPI } from './management.ts';
 
 export interface ServerFlags {
   dataDir: string;
@@ -50,6 +51,7 @@ export async function runServer(flags: ServerFlags, signal?: AbortSignal): Promi
     log: (level, msg, fields) => console.error(JSON.stringify({ level, msg, ...fields })),
   });
   const addr = await server.listen(host, port);
+  await installManagementAPI(server);
   const shownHost =
     host === '0.0.0.0' || host === '::' ? '127.0.0.1' : host.includes(':') ? `[${host}]` : host;
   const url = `https://${shownHost}:${addr.port}`;
