@@ -9,3 +9,11 @@ export * from './server/apiserver.ts';
 export * from './server/certs.ts';
 export * from './server/kubeconfig.ts';
 export type { KObject, ObjectMeta, OwnerReference } from './server/objects.ts';
+export {
+  decodeProtobuf,
+  decodeWatchEventFrame,
+  encodeProtobuf,
+  encodeWatchEventFrame,
+  isProtobufKind,
+  ProtobufDecodeError,
+} from './codec/protobuf/index.ts';
