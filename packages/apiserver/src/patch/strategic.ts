@@ -38,6 +38,13 @@ function listRule(path: string[], kind: string): Rule | undefined {
       return parent === 'metadata' ? { primitive: true } : undefined;
     case 'ownerReferences':
       return parent === 'metadata' ? { key: 'uid' } : undefined;
+    case 'podCIDRs':
+      return kind === 'Node' && parent === 'spec' ? { primitive: true } : undefined;
+    case 'podIPs':
+    case 'hostIPs':
+      return parent === 'status' ? { key: 'ip' } : undefined;
+    case 'secrets':
+      return kind === 'ServiceAccount' && path.length === 1 ? { key: 'name' } : undefined;
     default:
       return undefined;
   }
@@ -68,7 +75,7 @@ export function strategicMergePatch(orig: J, patch: J, kind: string, path: strin
     const p = [...path, k];
     if (Array.isArray(v)) {
       const rule = listRule(p, kind);
-      if (rule?.primitive) out[k] = [...new Set([...(Array.isArray(out[k]) ? out[k] : []), ...v])];
+      if (rule?.primitive) out[k] = mergePrimitives(Array.isArray(out[k]) ? out[k] : [], v);
       else if (rule?.key) out[k] = mergeList(Array.isArray(out[k]) ? out[k] : [], v, rule.key, kind, p);
       else out[k] = v;
       const order = patch[`$setElementOrder/${k}`];
@@ -92,23 +99,43 @@ export function strategicMergePatch(orig: J, patch: J, kind: string, path: strin
   return out;
 }
 
+function mergePrimitives(orig: J[], patch: J[]): J[] {
+  const wrap = (xs: J[]) => xs.map((v) => ({ v }));
+  return mergeList(wrap(orig), wrap([...new Set(patch)]), 'v', '', []).map((x: { v: J }) => x.v);
+}
+
 function mergeList(orig: J[], patch: J[], key: string, kind: string, path: string[]): J[] {
-  const out = [...orig];
+  const index = new Map<unknown, number>();
+  orig.forEach((o, i) => isObj(o) && index.set(o[key], i));
+  const touched = new Set<number>();
+  const fromPatch: { item: J; serverIndex: number }[] = [];
   for (const item of patch) {
     if (!isObj(item)) {
-      out.push(item);
+      fromPatch.push({ item, serverIndex: -1 });
       continue;
     }
-    const i = out.findIndex((o) => isObj(o) && o[key] === item[key]);
-    if (item.$patch === 'delete') {
-      if (i >= 0) out.splice(i, 1);
-      continue;
-    }
-    if (i >= 0) out[i] = strategicMergePatch(out[i], item, kind, path);
+    const i = index.get(item[key]);
+    if (i !== undefined) touched.add(i);
+    if (item.$patch === 'delete') continue;
+    if (i !== undefined)
+      fromPatch.push({ item: strategicMergePatch(orig[i], item, kind, path), serverIndex: i });
     else {
       const { $patch: _p, ...rest } = item;
-      out.push(rest);
+      fromPatch.push({ item: rest, serverIndex: -1 });
     }
   }
+  const serverOnly = orig.map((item, i) => ({ item, i })).filter((x) => !touched.has(x.i));
+  // Upstream's order: patch elements in patch order, server-only elements in server order,
+  // interleaved by server position; elements new to the server go first.
+  const out: J[] = [];
+  let a = 0;
+  let b = 0;
+  while (a < serverOnly.length && b < fromPatch.length) {
+    const p = fromPatch[b]!;
+    if (p.serverIndex !== -1 && serverOnly[a]!.i < p.serverIndex) out.push(serverOnly[a++]!.item);
+    else out.push(fromPatch[b++]!.item);
+  }
+  while (a < serverOnly.length) out.push(serverOnly[a++]!.item);
+  while (b < fromPatch.length) out.push(fromPatch[b++]!.item);
   return out;
 }
