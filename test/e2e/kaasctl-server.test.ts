@@ -99,15 +99,14 @@ test('kaasctl server: bad flags are clear errors with a non-zero exit', async ()
   const bad = await run(['server', '--listen', 'nonsense']);
   assert.notEqual(bad.code, 0);
   assert.match(bad.err, /--listen "nonsense": expected HOST:PORT/);
-  const etcd = await run([
-    'server',
-    '--storage',
-    'etcd',
-    '--data-dir',
-    await mkdtemp(join(tmpdir(), 'kaas-srv-')),
-  ]);
-  assert.equal(etcd.code, 2);
-  assert.match(etcd.err, /--etcd-endpoints/);
+  const dir = await mkdtemp(join(tmpdir(), 'kaas-srv-'));
+  try {
+    const etcd = await run(['server', '--storage', 'etcd', '--data-dir', dir]);
+    assert.equal(etcd.code, 2);
+    assert.match(etcd.err, /--etcd-endpoints/);
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
   const help = await run(['server', '--help']);
   assert.equal(help.code, 0);
 });
