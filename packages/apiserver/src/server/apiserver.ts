@@ -35,6 +35,7 @@ import { startWatch } from './watch.ts';
 import type { WatchEventType } from './watch.ts';
 import { buildFilter, toTableResponse, validation } from './wiring.ts';
 import { GarbageCollector } from './gc.ts';
+import { LeaseElector } from './lease.ts';
 import type { Requester, VirtualHandler } from './clusters.ts';
 import type { Attributes, PolicyRule, UserRef } from '../authz/rbac.ts';
 import { forbiddenMessage, superuserGroup } from '../authz/rbac.ts';
@@ -65,6 +66,9 @@ export interface ApiServerOptions {
    * --max-requests-inflight (400) and --max-mutating-requests-inflight (200). Watches are not counted.
    */
   maxInFlight?: { readonly?: number; mutating?: number };
+  /** The controllers' Lease: duration and retry period (defaults 15 s and 2 s). */
+  leaseDurationMs?: number;
+  leaseRetryMs?: number;
 }
 
 const publicPaths = new Set([
@@ -87,6 +91,7 @@ export class ApiServer {
   readonly #o: ApiServerOptions;
   readonly #maxBody: number;
   readonly #gc: GarbageCollector | undefined;
+  #elector: LeaseElector | undefined;
   readonly #watches = new Set<{ stop(): void }>();
   #ready = false;
   readonly #inFlight = { readonly: 0, mutating: 0 };
@@ -207,9 +212,32 @@ export class ApiServer {
   }
 
   async start(): Promise<void> {
-    await this.clusters.get('root');
-    await this.#gc?.start();
+    const root = await this.clusters.get('root');
+    if (this.#gc) {
+      // Only the holder of the Lease runs the built-in controllers, so several servers can share
+      // one etcd without two garbage collectors acting at once.
+      const gc = this.#gc;
+      this.#elector = new LeaseElector({
+        rest: this.rest,
+        scope: {
+          cluster: 'root',
+          info: root.resourceByPlural('coordination.k8s.io', 'leases')!,
+          namespace: 'kube-system',
+        },
+        name: 'kaas-apiserver-controllers',
+        leaseDurationMs: this.#o.leaseDurationMs,
+        retryPeriodMs: this.#o.leaseRetryMs,
+        onStartedLeading: () => gc.start(),
+        onStoppedLeading: () => gc.stop(),
+      });
+      await this.#elector.start();
+    }
     this.#ready = true;
+  }
+
+  /** True while this server holds the controllers' Lease. */
+  get leading(): boolean {
+    return this.#elector?.leading ?? false;
   }
 
   async listen(host: string, port: number): Promise<AddressInfo> {
@@ -227,6 +255,7 @@ export class ApiServer {
   async close(): Promise<void> {
     this.#ready = false;
     for (const w of this.#watches) w.stop();
+    await this.#elector?.stop();
     this.#gc?.stop();
     await new Promise<void>((resolve) => {
       this.server.close(() => resolve());

@@ -43,6 +43,9 @@ export class GarbageCollector {
   }
 
   async start(): Promise<void> {
+    this.#stopped = false;
+    this.#watch?.close();
+    this.#resetIndexes();
     let startAfter: string | undefined;
     let revision: number | undefined;
     for (;;) {
@@ -52,6 +55,7 @@ export class GarbageCollector {
       if (!r.more || !r.items.length) break;
       startAfter = r.items[r.items.length - 1]!.key;
     }
+    if (this.#stopped) return;
     this.#watch = this.#d.kv.watch(registryRoot, {
       afterRevision: revision,
       onEvents: (events) => this.#onEvents(events),
@@ -68,7 +72,10 @@ export class GarbageCollector {
   stop(): void {
     this.#stopped = true;
     this.#watch?.close();
+    this.#watch = undefined;
     for (const t of this.#timers) clearTimeout(t);
+    this.#timers.clear();
+    this.#queue.clear();
   }
 
   /** Resolves when the queue is empty (tests). */
