@@ -3,6 +3,7 @@
 // an exit code instead of calling process.exit deep inside.
 import { Command, CommanderError } from 'commander';
 import { serverCommand } from './commands/server.ts';
+import { clusterCommand, getCommand } from './commands/cluster.ts';
 
 export function buildProgram(): Command {
   const program = new Command('kaasctl')
@@ -13,6 +14,8 @@ export function buildProgram(): Command {
     .showHelpAfterError('(run with --help for usage and examples)')
     .exitOverride();
   program.addCommand(serverCommand());
+  program.addCommand(clusterCommand());
+  program.addCommand(getCommand());
   return program;
 }
 

@@ -1,0 +1,181 @@
+// `kaasctl cluster deploy -f bootstrap.yaml` and `kaasctl get clusters`: the bootstrap file is
+// validated completely (every problem, with file:line:column) before anything is created, then
+// its objects are written to the management API, which is the source of truth.
+import { readFile } from 'node:fs/promises';
+import { basename } from 'node:path';
+import { Command, Option } from 'commander';
+import { stringify } from 'yaml';
+import * as k8s from '@kubernetes/client-node';
+import { formatProblem, parseBootstrap } from '@kaas/api';
+
+export const exitCodes = { ok: 0, failed: 1, usage: 2, invalid: 3, unreachable: 4 } as const;
+
+const defaultKubeconfig = './.kaas/admin.kubeconfig';
+
+function loadKubeconfig(path: string): k8s.KubeConfig {
+  const kc = new k8s.KubeConfig();
+  kc.loadFromFile(path);
+  return kc;
+}
+
+function describeError(e: unknown, kubeconfig: string): { message: string; code: number } {
+  const err = e as { code?: number | string; body?: unknown; message?: string };
+  if (
+    typeof err.code === 'string' &&
+    /ECONNREFUSED|ENOTFOUND|EHOSTUNREACH/.test(err.code + (err.message ?? ''))
+  ) {
+    return {
+      message: `cannot reach the management API from ${kubeconfig}: is \`kaasctl server\` (npm start) running?`,
+      code: exitCodes.unreachable,
+    };
+  }
+  if (/ECONNREFUSED/.test(err.message ?? '')) {
+    return {
+      message: `cannot reach the management API from ${kubeconfig}: is \`kaasctl server\` (npm start) running?`,
+      code: exitCodes.unreachable,
+    };
+  }
+  if (/ENOENT/.test(err.message ?? '')) {
+    return {
+      message: `no kubeconfig at ${kubeconfig}: start the server (npm start) or pass --kubeconfig`,
+      code: exitCodes.usage,
+    };
+  }
+  const body = typeof err.body === 'string' ? err.body : JSON.stringify(err.body ?? '');
+  return { message: `${err.message ?? String(e)} ${body}`.trim(), code: exitCodes.failed };
+}
+
+export function clusterCommand(): Command {
+  const cluster = new Command('cluster').description('Deploy and manage clusters from a bootstrap file.');
+  cluster
+    .command('deploy')
+    .description('Validate a bootstrap file and create its clusters in the management API.')
+    .requiredOption('-f, --file <bootstrap.yaml>', 'the bootstrap file')
+    .option('--dry-run', 'only validate the file; create nothing')
+    .option('--kubeconfig <path>', 'kubeconfig of the management API', defaultKubeconfig)
+    .addHelpText(
+      'after',
+      `
+Examples:
+  # Check a file without creating anything (every problem is listed with file:line:column):
+  kaasctl cluster deploy -f examples/bootstrap.yaml --dry-run
+
+  # Create the clusters it describes in the management API started by \`npm start\`:
+  kaasctl cluster deploy -f examples/bootstrap.yaml
+
+Exit codes: 0 ok, 2 usage, 3 the file is invalid (nothing created), 4 the management API is unreachable.`,
+    )
+    .action(async (o: { file: string; dryRun?: boolean; kubeconfig: string }) => {
+      let text: string;
+      try {
+        text = await readFile(o.file, 'utf8');
+      } catch (e) {
+        console.error(`error: cannot read ${o.file}: ${(e as Error).message}`);
+        process.exitCode = exitCodes.usage;
+        return;
+      }
+      const { objects, problems } = parseBootstrap(text, basename(o.file));
+      if (problems.length) {
+        for (const p of problems) console.error(formatProblem(p));
+        console.error(
+          `${problems.length} problem${problems.length === 1 ? '' : 's'} in ${o.file}; nothing was created.`,
+        );
+        process.exitCode = exitCodes.invalid;
+        return;
+      }
+      if (o.dryRun) {
+        console.log(`${o.file} is valid: ${objects.map((x) => `${x.kind}/${x.metadata.name}`).join(', ')}`);
+        return;
+      }
+      try {
+        const api = loadKubeconfig(o.kubeconfig).makeApiClient(k8s.KubernetesObjectApi);
+        for (const obj of objects) {
+          const spec = obj as unknown as k8s.KubernetesObject;
+          try {
+            await api.create(spec);
+            console.log(`${obj.kind}/${obj.metadata.name} created`);
+          } catch (e) {
+            if ((e as { code?: number }).code !== 409) throw e;
+            const current = await api.read(spec as Parameters<typeof api.read>[0]);
+            await api.replace({
+              ...spec,
+              metadata: { ...spec.metadata, resourceVersion: current.metadata?.resourceVersion },
+            });
+            console.log(`${obj.kind}/${obj.metadata.name} updated`);
+          }
+        }
+        console.log(
+          'The clusters are recorded in the management API; `kaasctl get clusters` shows their conditions.',
+        );
+      } catch (e) {
+        const d = describeError(e, o.kubeconfig);
+        console.error(`error: ${d.message}`);
+        process.exitCode = d.code;
+      }
+    });
+  return cluster;
+}
+
+export function getCommand(): Command {
+  const get = new Command('get').description('List resources.');
+  get
+    .command('clusters')
+    .description('List clusters with their provider, version and conditions.')
+    .addOption(
+      new Option('-o, --output <format>', 'output format')
+        .choices(['table', 'json', 'yaml'])
+        .default('table'),
+    )
+    .option('-n, --namespace <ns>', 'only clusters in this namespace')
+    .option('--kubeconfig <path>', 'kubeconfig of the management API', defaultKubeconfig)
+    .addHelpText(
+      'after',
+      "\nExamples:\n  kaasctl get clusters\n  kaasctl get clusters -o json | jq '.items[].status.conditions'",
+    )
+    .action(async (o: { output: 'table' | 'json' | 'yaml'; namespace?: string; kubeconfig: string }) => {
+      try {
+        const api = loadKubeconfig(o.kubeconfig).makeApiClient(k8s.CustomObjectsApi);
+        const list = (
+          o.namespace
+            ? await api.listNamespacedCustomObject({
+                group: 'kaas.dev',
+                version: 'v1alpha1',
+                namespace: o.namespace,
+                plural: 'clusters',
+              })
+            : await api.listClusterCustomObject({
+                group: 'kaas.dev',
+                version: 'v1alpha1',
+                plural: 'clusters',
+              })
+        ) as { items: Record<string, any>[] };
+        if (o.output === 'json') return console.log(JSON.stringify(list, null, 2));
+        if (o.output === 'yaml') return console.log(stringify(list));
+        const rows = [['NAMESPACE', 'NAME', 'PROVIDER', 'VERSION', 'READY', 'REASON']];
+        for (const c of list.items) {
+          const ready = (c.status?.conditions ?? []).find((x: { type: string }) => x.type === 'Ready');
+          rows.push([
+            c.metadata.namespace,
+            c.metadata.name,
+            c.spec?.provider?.type ?? '',
+            c.spec?.kubernetesVersion ?? '',
+            ready?.status ?? 'Unknown',
+            ready?.reason ?? 'Pending',
+          ]);
+        }
+        const widths = rows[0]!.map((_, i) => Math.max(...rows.map((r) => String(r[i]).length)));
+        for (const r of rows)
+          console.log(
+            r
+              .map((v, i) => String(v).padEnd(widths[i]! + 3))
+              .join('')
+              .trimEnd(),
+          );
+      } catch (e) {
+        const d = describeError(e, o.kubeconfig);
+        console.error(`error: ${d.message}`);
+        process.exitCode = d.code;
+      }
+    });
+  return get;
+}
