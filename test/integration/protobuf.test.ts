@@ -131,3 +131,32 @@ test('custom resources answer JSON to a protobuf-first client and refuse protobu
   });
   assert.equal(bad.status, 415);
 });
+
+test('large JSON lists stream in chunks and stay valid JSON with every resourceVersion', async () => {
+  const ns = `${base}/api/v1/namespaces/kube-public/configmaps`;
+  for (let i = 0; i < 1200; i += 100) {
+    await Promise.all(
+      Array.from({ length: 100 }, (_, j) =>
+        fetch(ns, {
+          method: 'POST',
+          headers: { 'Content-Type': 'application/json' },
+          body: JSON.stringify({
+            apiVersion: 'v1',
+            kind: 'ConfigMap',
+            metadata: { name: `big-${i + j}` },
+            data: { v: 'x'.repeat(100) },
+          }),
+        }),
+      ),
+    );
+  }
+  const res = await fetch(ns);
+  assert.equal(res.headers.get('content-length'), null, 'streamed, not sent in one piece');
+  const list = (await res.json()) as {
+    kind: string;
+    items: { metadata: { name: string; resourceVersion: string } }[];
+  };
+  assert.equal(list.kind, 'ConfigMapList');
+  assert.equal(list.items.length, 1200);
+  assert.ok(list.items.every((i) => Number(i.metadata.resourceVersion) > 0));
+});
