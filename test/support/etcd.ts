@@ -7,6 +7,38 @@ import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
+export interface EtcdMember {
+  name: string;
+  clientURL: string;
+  pid: number;
+  dir: string;
+  child: ChildProcess;
+}
+
+export interface EtcdCluster {
+  /** Client URLs, one per member, in member order. */
+  endpoints: string[];
+  members: EtcdMember[];
+  /** Process ids, one per member, in member order. */
+  pids: number[];
+  /** Sends `signal` (default SIGKILL) to member `index`'s process. */
+  kill(index: number, signal?: NodeJS.Signals): void;
+  /** Index of the member the cluster currently reports as leader (maintenance status API). */
+  leader(): Promise<number>;
+  /** Kills every member still running, by pid, waits for them to exit, removes their data dirs. */
+  stop(): Promise<void>;
+}
+
+const installHint = 'run `bash scripts/install-test-deps.sh` (installs Debian package etcd-server)';
+
+function requireEtcd(): void {
+  try {
+    execFileSync('etcd', ['--version'], { stdio: 'ignore' });
+  } catch {
+    throw new Error(`etcd is not installed (no \`etcd\` on PATH): ${installHint}`);
+  }
+}
+
 async function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
     const s = createServer();
@@ -18,46 +50,54 @@ async function freePort(): Promise<number> {
   });
 }
 
-export interface EtcdMember {
-  name: string;
-  clientURL: string;
-  child: ChildProcess;
-  dir: string;
-}
-
-export interface EtcdCluster {
-  endpoints: string[];
-  members: EtcdMember[];
-  kill(index: number, signal?: NodeJS.Signals): void;
-  stop(): Promise<void>;
-}
-
-function requireEtcd(): void {
+async function memberStatus(url: string): Promise<{ memberId: string; leader: string } | undefined> {
   try {
-    execFileSync('etcd', ['--version'], { stdio: 'ignore' });
+    const r = await fetch(`${url}/v3/maintenance/status`, {
+      method: 'POST',
+      body: '{}',
+      signal: AbortSignal.timeout(1000),
+    });
+    if (!r.ok) return undefined;
+    const s = (await r.json()) as { header?: { member_id?: string }; leader?: string };
+    if (!s.header?.member_id) return undefined;
+    return { memberId: s.header.member_id, leader: s.leader ?? '0' };
   } catch {
-    throw new Error(
-      'etcd is not installed: run `bash scripts/install-test-deps.sh` (Debian package etcd-server)',
-    );
+    return undefined;
   }
 }
 
-async function healthy(url: string, timeoutMs: number): Promise<void> {
+async function healthy(url: string, timeoutMs: number, m: { exited(): string | undefined }): Promise<void> {
   const end = Date.now() + timeoutMs;
   for (;;) {
-    const ok = await fetch(`${url}/health`).then(
+    const ok = await fetch(`${url}/health`, { signal: AbortSignal.timeout(1000) }).then(
       async (r) => r.ok && ((await r.json()) as { health?: string }).health === 'true',
       () => false,
     );
     if (ok) return;
+    const exited = m.exited();
+    if (exited) throw new Error(`etcd at ${url} exited before becoming healthy: ${exited}`);
     if (Date.now() > end) throw new Error(`etcd at ${url} did not become healthy in ${timeoutMs} ms`);
     await new Promise((r) => setTimeout(r, 100));
   }
 }
 
+function exitOf(child: ChildProcess): Promise<void> {
+  if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve();
+  return new Promise((resolve) => child.once('exit', () => resolve()));
+}
+
+/** One etcd member; see startEtcdCluster. */
+export function startEtcd(): Promise<EtcdCluster> {
+  return startEtcdCluster(1);
+}
+
+/**
+ * Starts `size` etcd members forming one new cluster on free loopback ports and waits until
+ * every member reports healthy. Fails (never skips) when etcd is not installed.
+ */
 export async function startEtcdCluster(size = 1): Promise<EtcdCluster> {
   requireEtcd();
-  const specs = [];
+  const specs: { name: string; client: number; peer: number; dir: string }[] = [];
   for (let i = 0; i < size; i++) {
     specs.push({
       name: `m${i}`,
@@ -67,51 +107,71 @@ export async function startEtcdCluster(size = 1): Promise<EtcdCluster> {
     });
   }
   const initial = specs.map((s) => `${s.name}=http://127.0.0.1:${s.peer}`).join(',');
-  const members: EtcdMember[] = specs.map((s) => ({
-    name: s.name,
-    clientURL: `http://127.0.0.1:${s.client}`,
-    dir: s.dir,
-    child: spawn(
+  const token = `kaas-test-${process.pid}-${specs[0]!.peer}`;
+  const logs = specs.map(() => [] as string[]);
+  const members: EtcdMember[] = specs.map((s, i) => {
+    const child = spawn(
       'etcd',
       [
-        '--name',
-        s.name,
-        '--data-dir',
-        s.dir,
-        '--listen-client-urls',
-        `http://127.0.0.1:${s.client}`,
-        '--advertise-client-urls',
-        `http://127.0.0.1:${s.client}`,
-        '--listen-peer-urls',
-        `http://127.0.0.1:${s.peer}`,
-        '--initial-advertise-peer-urls',
-        `http://127.0.0.1:${s.peer}`,
-        '--initial-cluster',
-        initial,
-        '--initial-cluster-state',
-        'new',
-        '--heartbeat-interval',
-        '100',
-        '--election-timeout',
-        '1000',
+        ...['--name', s.name, '--data-dir', s.dir],
+        ...['--listen-client-urls', `http://127.0.0.1:${s.client}`],
+        ...['--advertise-client-urls', `http://127.0.0.1:${s.client}`],
+        ...['--listen-peer-urls', `http://127.0.0.1:${s.peer}`],
+        ...['--initial-advertise-peer-urls', `http://127.0.0.1:${s.peer}`],
+        ...['--initial-cluster', initial, '--initial-cluster-state', 'new'],
+        ...['--initial-cluster-token', token],
+        // Fast elections keep failover tests short; the ratio is etcd's recommended 1:10.
+        ...['--heartbeat-interval', '100', '--election-timeout', '1000'],
+        // Lets EtcdStore's watches report progress (bookmarks) about once a second.
+        ...['--experimental-watch-progress-notify-interval', '1s'],
+        ...['--logger', 'zap', '--log-level', 'warn'],
       ],
-      { stdio: 'ignore' },
-    ),
-  }));
+      { stdio: ['ignore', 'ignore', 'pipe'] },
+    );
+    child.stderr?.setEncoding('utf8').on('data', (d: string) => {
+      const log = logs[i]!;
+      log.push(d);
+      if (log.length > 20) log.shift();
+    });
+    if (child.pid === undefined) throw new Error(`etcd failed to spawn: ${installHint}`);
+    return { name: s.name, clientURL: `http://127.0.0.1:${s.client}`, dir: s.dir, pid: child.pid, child };
+  });
+  const running = (m: EtcdMember) => m.child.exitCode === null && m.child.signalCode === null;
   const cluster: EtcdCluster = {
     endpoints: members.map((m) => m.clientURL),
     members,
+    pids: members.map((m) => m.pid),
     kill(index, signal = 'SIGKILL') {
-      members[index]?.child.kill(signal);
+      const m = members[index];
+      if (!m) throw new Error(`no etcd member ${index} (cluster of ${members.length})`);
+      if (running(m)) process.kill(m.pid, signal);
+    },
+    async leader() {
+      const statuses = await Promise.all(
+        members.map((m) => (running(m) ? memberStatus(m.clientURL) : Promise.resolve(undefined))),
+      );
+      const leaderId = statuses.find((s) => s && s.leader !== '0')?.leader;
+      const i = statuses.findIndex((s) => s?.memberId === leaderId);
+      if (i < 0) throw new Error('no etcd member reports a reachable leader');
+      return i;
     },
     async stop() {
-      for (const m of members)
-        if (m.child.exitCode === null && m.child.signalCode === null) m.child.kill('SIGKILL');
+      for (const m of members) if (running(m)) process.kill(m.pid, 'SIGKILL');
+      await Promise.all(members.map((m) => exitOf(m.child)));
       await Promise.all(members.map((m) => rm(m.dir, { recursive: true, force: true })));
     },
   };
   try {
-    await Promise.all(members.map((m) => healthy(m.clientURL, 20_000)));
+    await Promise.all(
+      members.map((m, i) =>
+        healthy(m.clientURL, 20_000, {
+          exited: () =>
+            running(m)
+              ? undefined
+              : `exit ${m.child.exitCode ?? m.child.signalCode}: ${logs[i]!.join('').slice(-2000)}`,
+        }),
+      ),
+    );
   } catch (e) {
     await cluster.stop();
     throw e;
