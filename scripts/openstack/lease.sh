@@ -1,0 +1,64 @@
+#!/usr/bin/env bash
+# Shared use of the local keystone by concurrent test processes (test/support/keystone.ts).
+#
+#   lease.sh acquire PID   install if needed, start if not answering, record a lease for PID,
+#                          print the path of the clouds.yaml with the admin credentials
+#   lease.sh release PID   drop PID's lease; when no live lease remains, stop the processes that
+#                          an acquire started (never the ones that were already running)
+#
+# Leases of dead processes are dropped on every call, so a crashed test run is cleaned up by
+# the next one. Progress of install/start goes to stderr.
+set -euo pipefail
+HERE="$(cd "$(dirname "$0")" && pwd)"
+# shellcheck source=services.sh
+. "$HERE/services.sh"
+
+ACTION=${1:-}
+PID=${2:-}
+[[ "$ACTION" =~ ^(acquire|release)$ && "$PID" =~ ^[0-9]+$ ]] || {
+  echo "usage: $0 acquire|release PID" >&2
+  exit 2
+}
+LEASES="$STATE_DIR/leases"
+STARTED="$STATE_DIR/started-by-tests"
+mkdir -p "$LEASES"
+
+# field 22 of /proc/PID/stat: start time, so that a reused pid does not keep a lease alive
+proc_start() { awk '{print $22}' "/proc/$1/stat" 2> /dev/null || true; }
+prune() {
+  local f p
+  for f in "$LEASES"/*; do
+    [ -e "$f" ] || continue
+    p=$(basename "$f")
+    [ -n "$(proc_start "$p")" ] && [ "$(proc_start "$p")" = "$(cat "$f")" ] || rm -f "$f"
+  done
+}
+
+exec 9> "$STATE_DIR/lease.lock"
+flock -w 1800 9 || {
+  echo "lease.sh: lock $STATE_DIR/lease.lock still held after 30 min" >&2
+  exit 1
+}
+prune
+
+if [ "$ACTION" = acquire ]; then
+  # 9>&-: the daemons they launch must not inherit the lock, or they would hold it forever
+  if ! "$HERE/install.sh" --check 9>&-; then "$HERE/install.sh" 9>&- >&2; fi
+  if ! curl -s -o /dev/null -m 10 "$KEYSTONE_URL/v3"; then
+    before=""
+    for p in $(all_procs); do pid_alive "$p" && before="$before $p"; done
+    "$HERE/start.sh" 9>&- >&2
+    for p in $(all_procs); do
+      case " $before " in *" $p "*) continue ;; esac
+      pid_alive "$p" && { grep -qx "$p" "$STARTED" 2> /dev/null || echo "$p" >> "$STARTED"; }
+    done
+  fi
+  proc_start "$PID" > "$LEASES/$PID"
+  echo "$STATE_DIR/clouds.yaml"
+else
+  rm -f "$LEASES/$PID"
+  if [ -z "$(ls -A "$LEASES")" ] && [ -f "$STARTED" ]; then
+    for p in $(all_procs); do grep -qx "$p" "$STARTED" && stop_one "$p" >&2; done
+    rm -f "$STARTED"
+  fi
+fi
