@@ -1,8 +1,8 @@
 // Single-process throughput of the KVStore backends, without the API server:
 //   node bench/storage-micro.ts [sqlite|etcd ...]   (default: both)
-// Creates ~1 KiB JSON values under one prefix from `writers` concurrent loops (each awaits its
-// own write before the next, like API requests), then from one sequential loop. Prints figures;
-// it does not pass or fail. Figures go to docs/contracts/storage.md.
+// Creates ~1 KiB JSON values from 1, 16, 64 and 256 concurrent loops (each awaits its own write
+// before the next, like API requests; each loop has its own key prefix). Prints figures; it does
+// not pass or fail. Figures go to docs/contracts/storage.md.
 import { mkdtemp, rm } from 'node:fs/promises';
 import { cpus, tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -39,14 +39,16 @@ async function creates(
   return perS;
 }
 
+const writerCounts = [1, 16, 64, 256];
+
 async function sqlite(): Promise<void> {
   const dir = await mkdtemp(join(tmpdir(), 'kaas-bench-sqlite-'));
   const store = SqliteStore.open(join(dir, 'kv.db'));
   try {
-    await creates(store, { label: 'concurrent', writers: 256, seconds: 5 });
-    await creates(store, { label: 'sequential', writers: 1, seconds: 5 });
+    for (const writers of writerCounts)
+      await creates(store, { label: `c${writers}`, writers, seconds: writers === 1 ? 3 : 5 });
     const t0 = performance.now();
-    const r = await store.range('/bench/concurrent/', { limit: 500 });
+    const r = await store.range('/bench/c256/', { limit: 500 });
     console.log(`sqlite: first page of 500: ${(performance.now() - t0).toFixed(1)} ms (more: ${r.more})`);
   } finally {
     await store.close();
@@ -59,8 +61,8 @@ async function etcd(): Promise<void> {
   try {
     const store = await EtcdStore.connect({ endpoints: member.endpoints, prefix: '/kaas' });
     try {
-      await creates(store, { label: 'concurrent', writers: 64, seconds: 5 });
-      await creates(store, { label: 'sequential', writers: 1, seconds: 5 });
+      for (const writers of writerCounts)
+        await creates(store, { label: `c${writers}`, writers, seconds: writers === 1 ? 3 : 5 });
     } finally {
       await store.close();
     }

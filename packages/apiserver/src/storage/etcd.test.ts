@@ -153,4 +153,19 @@ test('etcd: 3 members, the leader killed mid-write: no acknowledged write is los
   w.close();
   await store.close();
   await check.close();
+
+  // Then a second member dies: no quorum. Every call fails as UnavailableError within its budget.
+  c.kill(c.endpoints.findIndex((_, i) => i !== victim));
+  const noQuorum = new EtcdStore({ endpoints: c.endpoints, prefix: '/ha', timeoutMs: 2000 });
+  for (const [what, call] of [
+    ['create', () => noQuorum.create('/k/no-quorum', 'x')],
+    ['get', () => noQuorum.get('/k/00000')],
+    ['range', () => noQuorum.range('/k/', { limit: 1 })],
+  ] as const) {
+    const t0 = Date.now();
+    await assert.rejects(call(), UnavailableError, what);
+    const ms = Date.now() - t0;
+    assert.ok(ms >= 1500 && ms < 3500, `${what} gave up after ${ms} ms (budget 2000 ms)`);
+  }
+  await noQuorum.close();
 });

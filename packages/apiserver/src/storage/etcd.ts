@@ -1,6 +1,6 @@
 // The HA KVStore: etcd v3 through the `etcd3` client. Keys live under an optional prefix; every
 // write is one etcd transaction, so revisions are etcd's own.
-import { Etcd3, GRPCDeadlineExceededError } from 'etcd3';
+import { Etcd3, GRPCDeadlineExceededError, isRecoverableError } from 'etcd3';
 import type { IKeyValue, IOptions, IWatchResponse, Watcher } from 'etcd3';
 import type {
   KVStore,
@@ -451,7 +451,8 @@ const zero = Buffer.from([0]);
 
 function transient(e: Error): boolean {
   return (
-    e.name.startsWith('GRPC') ||
+    isRecoverableError(e) ||
+    connectionLost.test(e.message) ||
     /etcdserver: (request timed out|leader changed|no leader|too many requests)/.test(e.message)
   );
 }

@@ -50,14 +50,18 @@ export interface WatchOptions {
   afterRevision: number;
   onEvents: (events: WatchEvent[]) => void;
   onError: (err: Error) => void;
-  /** Called periodically with the store's current revision when nothing matched (for bookmarks). */
+  /**
+   * Called periodically with the store's current revision when nothing matched (for bookmarks).
+   * Every event at or below the reported revision has already been passed to onEvents, so a watch
+   * resumed from it misses nothing. Called about once a second while the watch is idle.
+   */
   onProgress?: (revision: number) => void;
 }
 
 export interface KVStore {
   readonly name: string;
   get(key: string): Promise<{ kv: KeyValue | undefined; revision: number }>;
-  /** Range over keys with the given prefix, in key order. */
+  /** Range over keys with the given prefix, in key order (the byte order of the UTF-8 keys, as etcd). */
   range(prefix: string, opts?: RangeOptions): Promise<RangeResult>;
   /** Count keys with the prefix at the latest revision. */
   count(prefix: string): Promise<number>;
@@ -68,9 +72,14 @@ export interface KVStore {
   /** Delete, optionally only if modRevision matches. Throws KeyNotFoundError / ConflictError. Returns deleted kv and the delete's revision. */
   delete(key: string, expectedModRevision?: number): Promise<{ prev: KeyValue; revision: number }>;
   watch(prefix: string, opts: WatchOptions): WatchHandle;
-  /** Discard history at or below `revision`. */
+  /**
+   * Discard history at or below `revision` (the state at `revision` stays readable). A revision
+   * above the current one is clamped to it; at or below the compacted revision it does nothing.
+   */
   compact(revision: number): Promise<void>;
+  /** The revision of the latest write. */
   currentRevision(): Promise<number>;
+  /** Reads and watches below this revision fail with CompactedError; 0 when nothing was compacted. */
   compactedRevision(): Promise<number>;
   close(): Promise<void>;
 }

@@ -365,7 +365,7 @@ export class SqliteStore implements KVStore {
         w.delivered = Math.max(w.delivered, this.#rev);
         if (busy || !w.opts.onProgress) continue;
         try {
-          w.opts.onProgress(this.#rev);
+          w.opts.onProgress(w.delivered);
         } catch (e) {
           this.#fail(w, e instanceof Error ? e : new Error(String(e)));
         }
