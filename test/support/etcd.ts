@@ -95,7 +95,21 @@ export function startEtcd(): Promise<EtcdCluster> {
  * Starts `size` etcd members forming one new cluster on free loopback ports and waits until
  * every member reports healthy. Fails (never skips) when etcd is not installed.
  */
+/**
+ * Free ports are found by binding port 0 and releasing it, so another process can take one before
+ * etcd binds it: retry with new ports when that happens.
+ */
 export async function startEtcdCluster(size = 1): Promise<EtcdCluster> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await startEtcdClusterOnce(size);
+    } catch (e) {
+      if (attempt >= 4 || !/address already in use/.test((e as Error).message)) throw e;
+    }
+  }
+}
+
+async function startEtcdClusterOnce(size: number): Promise<EtcdCluster> {
   requireEtcd();
   const specs: { name: string; client: number; peer: number; dir: string }[] = [];
   for (let i = 0; i < size; i++) {
