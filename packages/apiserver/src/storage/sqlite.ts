@@ -97,6 +97,7 @@ export class SqliteStore implements KVStore {
   #progress: NodeJS.Timeout | undefined;
   #compacting: Promise<void> = Promise.resolve();
   readonly #checkpointer: Worker | undefined;
+  readonly #checkpointerExited: Promise<unknown> = Promise.resolve();
 
   /** Opens (creating if needed) the store at `path`; ':memory:' for a throwaway store. */
   static open(path: string): SqliteStore {
@@ -114,6 +115,9 @@ export class SqliteStore implements KVStore {
         eval: true,
         workerData: { path: opts.checkpointPath, intervalMs: checkpointIntervalMs },
       });
+      this.#checkpointerExited = new Promise((r) => this.#checkpointer!.once('exit', r));
+      // Without it the writing connection's own checkpoints (the backstop) still bound the WAL.
+      this.#checkpointer.on('error', () => undefined);
       this.#checkpointer.unref();
     }
     this.#st = prepare(db);
@@ -435,10 +439,9 @@ export class SqliteStore implements KVStore {
     // A delete at the head leaves no row behind after compaction: keep the revision explicitly.
     this.#st.setMeta.run('rev', this.#rev);
     if (this.#checkpointer) {
-      const exited = new Promise((r) => this.#checkpointer!.once('exit', r));
       this.#checkpointer.ref(); // keep the process alive until the worker has closed its connection
       this.#checkpointer.postMessage('close');
-      await exited;
+      await this.#checkpointerExited;
     }
     this.#db.close();
   }
