@@ -93,11 +93,9 @@ export function startEtcd(): Promise<EtcdCluster> {
 
 /**
  * Starts `size` etcd members forming one new cluster on free loopback ports and waits until
- * every member reports healthy. Fails (never skips) when etcd is not installed.
- */
-/**
- * Free ports are found by binding port 0 and releasing it, so another process can take one before
- * etcd binds it: retry with new ports when that happens.
+ * every member reports healthy. Fails (never skips) when etcd is not installed. Free ports are
+ * found by binding port 0 and releasing it, so another process can take one before etcd binds
+ * it: then it retries with new ports.
  */
 export async function startEtcdCluster(size = 1): Promise<EtcdCluster> {
   for (let attempt = 1; ; attempt++) {
