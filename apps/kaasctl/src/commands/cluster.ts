@@ -20,22 +20,14 @@ function loadKubeconfig(path: string): k8s.KubeConfig {
 
 function describeError(e: unknown, kubeconfig: string): { message: string; code: number } {
   const err = e as { code?: number | string; body?: unknown; message?: string };
-  if (
-    typeof err.code === 'string' &&
-    /ECONNREFUSED|ENOTFOUND|EHOSTUNREACH/.test(err.code + (err.message ?? ''))
-  ) {
+  const text = `${String(err.code ?? '')} ${err.message ?? ''}`;
+  if (/ECONNREFUSED|ENOTFOUND|EHOSTUNREACH/.test(text)) {
     return {
       message: `cannot reach the management API from ${kubeconfig}: is \`kaasctl server\` (npm start) running?`,
       code: exitCodes.unreachable,
     };
   }
-  if (/ECONNREFUSED/.test(err.message ?? '')) {
-    return {
-      message: `cannot reach the management API from ${kubeconfig}: is \`kaasctl server\` (npm start) running?`,
-      code: exitCodes.unreachable,
-    };
-  }
-  if (/ENOENT/.test(err.message ?? '')) {
+  if (/ENOENT/.test(text)) {
     return {
       message: `no kubeconfig at ${kubeconfig}: start the server (npm start) or pass --kubeconfig`,
       code: exitCodes.usage,
