@@ -28,7 +28,7 @@ import {
 import type { KObject } from './objects.ts';
 import { decodeStored, resourcePrefix, withResourceVersion } from './objects.ts';
 import type { RequestInfo } from './request.ts';
-import { parseRequest } from './request.ts';
+import { parseRequest, rootCluster } from './request.ts';
 import type { DeleteOptions, FieldValidation, Scope, WriteOptions } from './rest.ts';
 import { RestStorage, mapStorageError } from './rest.ts';
 import { startWatch } from './watch.ts';
@@ -47,14 +47,39 @@ export interface UserInfo {
   extra?: Record<string, string[]>;
 }
 
+/** `cluster` is the logical cluster the request is for: tokens are bound to one. */
+export type Authenticator = (req: IncomingMessage, ctx: { cluster: string }) => Promise<UserInfo | null>;
+
+export interface RouteContext {
+  url: URL;
+  /** The authenticated caller for the root cluster, or null (routes decide what anonymous may do). */
+  user: UserInfo | null;
+  /** RBAC on a non-resource URL in the root cluster, as `kubectl auth can-i VERB /path` would answer. */
+  can(user: UserInfo, verb: string, path: string): Promise<boolean>;
+}
+
+export interface ExtraRoute {
+  /** A path prefix such as `/auth/` or `/.well-known/openid-configuration`. */
+  prefix: string;
+  handle(req: IncomingMessage, res: ServerResponse, ctx: RouteContext): Promise<void>;
+}
+
 export interface ApiServerOptions {
   kv: KVStore;
   /** PEM material; without it the server speaks plain HTTP (tests and benchmarks only). */
   tls?: { certPem: string; keyPem: string; caPem: string };
   clock?: () => number;
   maxBodyBytes?: number;
-  /** Extra authenticators tried after client certificates (bearer tokens, later issues). */
-  authenticators?: ((req: IncomingMessage) => Promise<UserInfo | null>)[];
+  /**
+   * Authenticators tried in order after client certificates (bearer tokens, service accounts).
+   * null = not mine, try the next; a StatusError (401) = definitely refused, with its message.
+   */
+  authenticators?: Authenticator[];
+  /**
+   * Extra HTTP routes served by this listener before the Kubernetes API (the credential
+   * exchange, the OIDC issuer). Matched by path prefix; the route answers for itself.
+   */
+  routes?: ExtraRoute[];
   /** For plain-HTTP test servers: treat unauthenticated requests as this user. */
   anonymousAs?: UserInfo;
   version?: { major: string; minor: string; gitVersion: string };
@@ -191,6 +216,23 @@ export class ApiServer {
         };
       },
     );
+    // `kubectl auth whoami`
+    this.clusters.virtual.set(
+      'authentication.k8s.io/SelfSubjectReview',
+      async (_cluster, info, body, ctx) => ({
+        apiVersion: apiVersionOf(info),
+        kind: info.kind,
+        metadata: { ...(body.metadata ?? {}), creationTimestamp: null },
+        status: {
+          userInfo: {
+            username: ctx.user.username,
+            ...(ctx.user.uid ? { uid: ctx.user.uid } : {}),
+            groups: ctx.user.groups,
+            ...(ctx.user.extra && Object.keys(ctx.user.extra).length ? { extra: ctx.user.extra } : {}),
+          },
+        },
+      }),
+    );
     if (o.controllers !== false)
       this.#gc = new GarbageCollector({ kv: o.kv, rest: this.rest, clusters: this.clusters, log: o.log });
     const handler = (req: IncomingMessage, res: ServerResponse) => void this.handle(req, res);
@@ -264,14 +306,14 @@ export class ApiServer {
     });
   }
 
-  async #authenticate(req: IncomingMessage): Promise<UserInfo | null> {
+  async #authenticate(req: IncomingMessage, cluster: string): Promise<UserInfo | null> {
     const sock = req.socket as TLSSocket;
     if (this.#o.tls && sock.authorized) {
       const id = identityFromCertificate(sock.getPeerCertificate?.() as never);
       if (id) return { username: id.user, groups: [...id.groups, 'system:authenticated'] };
     }
     for (const a of this.#o.authenticators ?? []) {
-      const u = await a(req);
+      const u = await a(req, { cluster });
       if (u) return u;
     }
     return this.#o.anonymousAs ?? null;
@@ -283,9 +325,11 @@ export class ApiServer {
     let info: RequestInfo | undefined;
     let format: ResponseFormat | undefined;
     try {
+      const route = this.#o.routes?.find((r) => url.pathname.startsWith(r.prefix));
+      if (route) return await this.#route(route, req, res, url);
       info = parseRequest(req.method ?? 'GET', url.pathname, url.searchParams);
       const isPublic = publicPaths.has(info.path);
-      const user = await this.#authenticate(req);
+      const user = await this.#authenticate(req, info.cluster);
       if (!user && !isPublic) throw errors.unauthorized();
       if (info.kind === 'nonresource' && (isPublic || info.path === '/metrics')) {
         // Health, version and metrics answer without a policy lookup (metrics still need a login).
@@ -325,6 +369,26 @@ export class ApiServer {
         this.metrics.total.inc({ ...labels, code: String(res.statusCode) });
       }
     }
+  }
+
+  async #route(route: ExtraRoute, req: IncomingMessage, res: ServerResponse, url: URL): Promise<void> {
+    let user: UserInfo | null = null;
+    try {
+      user = await this.#authenticate(req, rootCluster);
+    } catch (e) {
+      // a refused credential on a route is the route's business (the exchange takes none)
+      if (!(e instanceof StatusError && e.code === 401)) throw e;
+    }
+    await route.handle(req, res, {
+      url,
+      user,
+      can: async (u, verb, path) => {
+        if (u.groups.includes(superuserGroup)) return true;
+        const cluster = await this.clusters.get(rootCluster);
+        return (await cluster.policy.authorizer()).authorize({ user: u, verb, resourceRequest: false, path })
+          .allowed;
+      },
+    });
   }
 
   async #authorize(cluster: ClusterState, user: UserInfo, info: RequestInfo): Promise<void> {
