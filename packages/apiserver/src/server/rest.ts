@@ -1,6 +1,8 @@
 // The generic REST storage: one implementation of get/list/create/update/patch/delete for every
 // kind in the registry, over the revisioned key-value contract.
 import { randomUUID } from 'node:crypto';
+import type { AdmissionOperation, AdmissionPlugin, AdmissionUser } from '../admission/types.ts';
+import { runAdmission } from '../admission/types.ts';
 import { errors, StatusError } from '../errors.ts';
 import type { FieldCause, ResourceInfo } from '../registry/types.ts';
 import { apiVersionOf } from '../registry/types.ts';
@@ -49,6 +51,8 @@ export interface WriteOptions {
   fieldValidation?: FieldValidation;
   /** Filled with warnings to return in Warning headers. */
   warnings?: string[];
+  /** The requesting user, for admission; undefined for the server's own in-process calls. */
+  user?: AdmissionUser;
 }
 
 export interface DeleteOptions extends WriteOptions {
@@ -83,9 +87,33 @@ export interface RestDeps {
   namespaces: NamespaceCheck;
   /** Called after a CRD was written so the cluster serves its kinds at once. */
   onWritten?: (scope: Scope, obj: KObject | undefined, deleted: boolean) => void;
+  /** Admission plugins, run in order on create/update/patch/delete (dry runs too). */
+  admission?: readonly AdmissionPlugin[];
+}
+
+interface AdmitRequest {
+  operation: AdmissionOperation;
+  scope: Scope;
+  name: string;
+  object?: KObject;
+  oldObject?: KObject;
+  subresource?: string;
+  opts: WriteOptions;
 }
 
 const maxUpdateRetries = 16;
+
+const namespacesInfo: ResourceInfo = {
+  group: '',
+  version: 'v1',
+  kind: 'Namespace',
+  listKind: 'NamespaceList',
+  plural: 'namespaces',
+  singular: 'namespace',
+  namespaced: false,
+  verbs: [],
+  protobuf: true,
+};
 
 function target(scope: Scope, name?: string) {
   return { group: scope.info.group, resource: scope.info.plural, name };
@@ -248,6 +276,36 @@ export class RestStorage {
       throw errors.invalid(scope.info.kind, scope.info.group, obj.metadata.name ?? '', causes);
   }
 
+  /** Runs the admission chain after defaulting and before validation and storage. */
+  async #admit(r: AdmitRequest): Promise<void> {
+    const plugins = this.#d.admission;
+    if (!plugins?.length) return;
+    const { scope, opts } = r;
+    await runAdmission(plugins, {
+      operation: r.operation,
+      cluster: scope.cluster,
+      namespace: scope.info.namespaced ? scope.namespace : undefined,
+      name: r.name,
+      resource: scope.info,
+      subresource: r.subresource,
+      object: r.object,
+      oldObject: r.oldObject,
+      user: opts.user,
+      dryRun: opts.dryRun ?? false,
+      getNamespace: async (name) => {
+        const nsScope: Scope = { cluster: scope.cluster, info: namespacesInfo };
+        const { kv } = await this.#d.kv
+          .get(`${resourcePrefix(namespacesInfo, scope.cluster)}${name}`)
+          .catch((e: unknown) => mapStorageError(e, nsScope, name));
+        return kv ? decodeStored(kv) : undefined;
+      },
+      // A retried update admits again: say each warning once.
+      warn: (message) => {
+        if (opts.warnings && !opts.warnings.includes(message)) opts.warnings.push(message);
+      },
+    });
+  }
+
   async create(scope: Scope, input: unknown, opts: WriteOptions = {}): Promise<KObject> {
     const obj = asObject(input);
     this.#checkTypeMeta(scope, obj);
@@ -275,8 +333,9 @@ export class RestStorage {
     delete meta.deletionGracePeriodSeconds;
     delete meta.selfLink;
     prepareForCreate(scope.info, obj, meta.creationTimestamp);
-    this.#validate(scope, obj, opts);
     const s = { ...scope, namespace: meta.namespace };
+    await this.#admit({ operation: 'CREATE', scope: s, name: meta.name ?? '', object: obj, opts });
+    this.#validate(scope, obj, opts);
     if (scope.info.namespaced) await this.#d.namespaces.assertWritable(scope.cluster, meta.namespace!);
     if (opts.dryRun) return obj;
     const kv = await this.#d.kv
@@ -375,6 +434,15 @@ export class RestStorage {
       if (scope.info.group === '' && scope.info.kind === 'Namespace') next.status = current.status;
       prepareForUpdate(scope.info, next, current);
     }
+    await this.#admit({
+      operation: 'UPDATE',
+      scope: { ...scope, namespace: cur.namespace },
+      name: cur.name ?? '',
+      object: next,
+      oldObject: current,
+      subresource: opts.subresource,
+      opts,
+    });
     this.#validate(scope, next, opts);
     next.metadata.resourceVersion = cur.resourceVersion;
     if (jsonEqual(next, current)) return { obj: current, deleted: false };
@@ -463,6 +531,13 @@ export class RestStorage {
           `Precondition failed: ResourceVersion in precondition: ${opts.preconditions.resourceVersion}, ResourceVersion in object meta: ${meta.resourceVersion}`,
         );
       }
+      await this.#admit({
+        operation: 'DELETE',
+        scope: { ...scope, namespace: meta.namespace },
+        name,
+        oldObject: current,
+        opts,
+      });
       const next = structuredClone(current);
       const finalizers = new Set(next.metadata.finalizers ?? []);
       const policy = opts.propagationPolicy;
