@@ -39,6 +39,7 @@ import { LeaseElector } from './lease.ts';
 import type { Requester, VirtualHandler } from './clusters.ts';
 import type { Attributes, PolicyRule, UserRef } from '../authz/rbac.ts';
 import { forbiddenMessage, superuserGroup } from '../authz/rbac.ts';
+import type { AdmissionPlugin } from '../admission/types.ts';
 
 export interface UserInfo {
   username: string;
@@ -94,6 +95,8 @@ export interface ApiServerOptions {
   /** The controllers' Lease: duration and retry period (defaults 15 s and 2 s). */
   leaseDurationMs?: number;
   leaseRetryMs?: number;
+  /** Admission plugins run on every write, in order (see docs/pod-security.md). */
+  admission?: AdmissionPlugin[];
 }
 
 const publicPaths = new Set([
@@ -132,6 +135,7 @@ export class ApiServer {
       validation,
       namespaces: this.clusters,
       onWritten: (scope, obj, deleted) => this.clusters.onWritten(scope, obj, deleted),
+      admission: o.admission,
     });
     this.clusters.attach(this.rest);
     const review: VirtualHandler = async (cluster, info, body, ctx) => {
@@ -582,6 +586,7 @@ export class ApiServer {
       dryRun: q.getAll('dryRun').includes('All'),
       fieldValidation: parseFieldValidation(q.get('fieldValidation')),
       warnings,
+      user,
     };
 
     if (ri.virtual) {
