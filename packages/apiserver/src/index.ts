@@ -10,6 +10,8 @@ export * from './server/apiserver.ts';
 export * from './server/certs.ts';
 export * from './server/kubeconfig.ts';
 export type { KObject, ObjectMeta, OwnerReference } from './server/objects.ts';
+export { decodeStored, parseKey, registryRoot, resourcePrefix } from './server/objects.ts';
+export { LeaseElector, type LeaseOptions } from './server/lease.ts';
 export {
   decodeProtobuf,
   decodeWatchEventFrame,
@@ -18,3 +20,4 @@ export {
   isProtobufKind,
   ProtobufDecodeError,
 } from './codec/protobuf/index.ts';
+export { clusterAdminRoleIdBinding } from './authz/bootstrap.ts';

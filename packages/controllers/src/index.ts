@@ -1,0 +1,4 @@
+export * from './queue.ts';
+export * from './keys.ts';
+export * from './client.ts';
+export * from './informer.ts';
