@@ -1,5 +1,5 @@
 // Helpers for this package's tests: a real ApiServer over a store, polling, fixtures.
-import { ApiServer, MemoryStore } from '@kaas/apiserver';
+import { ApiServer, MemoryStore, UnavailableError } from '@kaas/apiserver';
 import type { KVStore, RangeOptions, WatchHandle, WatchOptions } from '@kaas/apiserver';
 
 export const admin = { username: 'admin', groups: ['system:masters'] };
@@ -46,6 +46,8 @@ export class InstrumentedKV implements KVStore {
   readonly name: string;
   readonly inner: KVStore;
   readonly writes: string[] = [];
+  /** While true every call fails, as if the network to the store were cut. */
+  partitioned = false;
   readonly #watches = new Set<{ opts: WatchOptions; handle: WatchHandle; cut: boolean }>();
 
   constructor(inner: KVStore) {
@@ -53,26 +55,35 @@ export class InstrumentedKV implements KVStore {
     this.name = `instrumented-${inner.name}`;
   }
 
-  get(key: string) {
+  async get(key: string) {
+    this.#check();
     return this.inner.get(key);
   }
-  range(prefix: string, opts?: RangeOptions) {
+  async range(prefix: string, opts?: RangeOptions) {
+    this.#check();
     return this.inner.range(prefix, opts);
   }
-  count(prefix: string) {
+  async count(prefix: string) {
+    this.#check();
     return this.inner.count(prefix);
   }
-  create(key: string, value: string) {
+  async create(key: string, value: string) {
+    this.#check();
     this.writes.push(key);
     return this.inner.create(key, value);
   }
-  update(key: string, value: string, expectedModRevision: number) {
+  async update(key: string, value: string, expectedModRevision: number) {
+    this.#check();
     this.writes.push(key);
     return this.inner.update(key, value, expectedModRevision);
   }
-  delete(key: string, expectedModRevision?: number) {
+  async delete(key: string, expectedModRevision?: number) {
+    this.#check();
     this.writes.push(key);
     return this.inner.delete(key, expectedModRevision);
+  }
+  #check(): void {
+    if (this.partitioned) throw new UnavailableError('partitioned from the store (test)');
   }
   watch(prefix: string, opts: WatchOptions): WatchHandle {
     const w = { opts, handle: this.inner.watch(prefix, opts), cut: false };
