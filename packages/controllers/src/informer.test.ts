@@ -1,6 +1,9 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { MemoryStore } from '@kaas/apiserver';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { MemoryStore, SqliteStore } from '@kaas/apiserver';
 import { InProcessClient, isNotFound } from './client.ts';
 import type { InformerEvent } from './informer.ts';
 import { Informer, fieldIndex } from './informer.ts';
@@ -233,4 +236,38 @@ test('stop before the first sync rejects waitForSync; restart relists', async (t
   await inf.start();
   t.after(() => inf.stop());
   assert.ok(events.some((e) => e.type === 'add' && e.key === 'root/default/while-stopped'));
+});
+
+test('works the same over SQLite', async (t) => {
+  const dir = await mkdtemp(join(tmpdir(), 'kaas-informer-'));
+  const kv = SqliteStore.open(join(dir, 'kaas.db'));
+  const s = await startServer(kv);
+  t.after(async () => {
+    await s.close();
+    await kv.close();
+    await rm(dir, { recursive: true, force: true });
+  });
+  const c = new InProcessClient(s.server);
+  await c.create('root', configMap('before'));
+  const inf = new Informer({ kv, resource: configMaps, pageSize: 1 });
+  t.after(() => inf.stop());
+  await inf.start();
+  const events = record(inf);
+  assert.deepEqual(
+    events.map((e) => `${e.type} ${e.key}`),
+    ['add root/default/before'],
+  );
+  await c.create('t2', configMap('after'));
+  await c.delete({
+    cluster: 'root',
+    apiVersion: 'v1',
+    kind: 'ConfigMap',
+    namespace: 'default',
+    name: 'before',
+  });
+  await until(() => events.length === 3, 'watch events from SQLite');
+  assert.deepEqual(
+    events.slice(1).map((e) => `${e.type} ${e.key}`),
+    ['add t2/default/after', 'delete root/default/before'],
+  );
 });
