@@ -4,7 +4,7 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { execFile } from 'node:child_process';
-import type { KVStore } from '@kaas/apiserver';
+import type { AdmissionPlugin, KVStore } from '@kaas/apiserver';
 import { ApiServer, ensurePki, issueCertificate, openStore, renderKubeconfig } from '@kaas/apiserver';
 
 export interface TestServer {
@@ -20,13 +20,16 @@ export interface TestServer {
   stop(): Promise<void>;
 }
 
-export async function startTestServer(opts: { kv?: KVStore } = {}): Promise<TestServer> {
+export async function startTestServer(
+  opts: { kv?: KVStore; admission?: AdmissionPlugin[] } = {},
+): Promise<TestServer> {
   const dir = await mkdtemp(join(tmpdir(), 'kaas-it-'));
   const kv = opts.kv ?? (await openStore({ kind: 'sqlite', path: join(dir, 'kaas.db') }));
   const pki = await ensurePki(join(dir, 'pki'), []);
   const server = new ApiServer({
     kv,
     tls: { certPem: pki.serving.certPem, keyPem: pki.serving.keyPem, caPem: pki.ca.certPem },
+    admission: opts.admission,
   });
   const addr = await server.listen('127.0.0.1', 0);
   const url = `https://127.0.0.1:${addr.port}`;

@@ -5,6 +5,7 @@ export * from './storage/sqlite.ts';
 export * from './storage/etcd.ts';
 export * from './errors.ts';
 export * from './admission/types.ts';
+export * from './admission/podsecurity.ts';
 export * from './registry/types.ts';
 export * from './server/apiserver.ts';
 export * from './server/certs.ts';
