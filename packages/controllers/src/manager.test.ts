@@ -130,7 +130,7 @@ test('a leader cut off from the store stops; the standby takes over after the le
   const took = Date.now() - cutAt;
   // Lease 1 s: the old leader gives up after 0.75 s of failed renewals; the standby acquires
   // once renewTime + 1 s has passed, i.e. within about 1 s plus a retry period.
-  assert.ok(took <= 1500, `took over after ${took} ms`);
+  assert.ok(took <= 2000, `took over after ${took} ms`);
   assert.equal(bothRan(), false, 'never two running managers');
   await managers[1].client.create('root', configMap('after'));
   await until(() => reconciledBy.includes('B after'), 'B reconciles');

@@ -1,5 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import type { Timers } from './queue.ts';
 import { WorkQueue, backoffDelayMs } from './queue.ts';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -127,4 +128,60 @@ test('rate limited delays grow with failures', async () => {
   assert.ok(times[3]! >= 75, `${times.join(',')}`);
   assert.ok(times[0]! < times[3]!, `${times.join(',')}`);
   await q.shutdown();
+});
+
+/** A manual clock: advance(ms) fires due timers in time order. */
+class FakeTimers implements Timers {
+  #now = 0;
+  #next = 0;
+  readonly #timers = new Map<number, { at: number; fn: () => void }>();
+  now(): number {
+    return this.#now;
+  }
+  setTimeout(fn: () => void, ms: number): unknown {
+    const id = ++this.#next;
+    this.#timers.set(id, { at: this.#now + ms, fn });
+    return id;
+  }
+  clearTimeout(h: unknown): void {
+    this.#timers.delete(h as number);
+  }
+  get pending(): number {
+    return this.#timers.size;
+  }
+  advance(ms: number): void {
+    const end = this.#now + ms;
+    for (;;) {
+      const due = [...this.#timers].filter(([, t]) => t.at <= end).sort((a, b) => a[1].at - b[1].at)[0];
+      if (!due) break;
+      this.#timers.delete(due[0]);
+      this.#now = due[1].at;
+      due[1].fn();
+    }
+    this.#now = end;
+  }
+}
+
+test('with injected timers: the exact backoff schedule, capped, and no timer after shutdown', () => {
+  const timers = new FakeTimers();
+  const q = new WorkQueue({ baseDelayMs: 100, maxDelayMs: 1000, jitter: 0.5, random: () => 0.5, timers });
+  const readyAfter: number[] = [];
+  for (let i = 0; i < 6; i++) {
+    q.addRateLimited('k');
+    let waited = 0;
+    while (q.len() === 0) {
+      timers.advance(1);
+      waited++;
+    }
+    readyAfter.push(waited);
+    // Take it and finish it, as a worker would.
+    void q.get();
+    q.done('k');
+  }
+  // 100·2^n · (1 − 0.5·0.5), capped at 1000 before jitter: 75, 150, 300, 600, 750, 750
+  assert.deepEqual(readyAfter, [75, 150, 300, 600, 750, 750]);
+  q.addAfter('later', 10_000);
+  assert.equal(timers.pending, 1);
+  void q.shutdown();
+  assert.equal(timers.pending, 0);
 });

@@ -2,6 +2,19 @@
 // two workers at once, and a key added while it is being processed is queued again when done.
 // Delays and per-key exponential backoff live here too, so a reconciler only says "again".
 
+/** The clock and timers the queue uses; inject a fake to test delays without waiting. */
+export interface Timers {
+  now(): number;
+  setTimeout(fn: () => void, ms: number): unknown;
+  clearTimeout(handle: unknown): void;
+}
+
+export const realTimers: Timers = {
+  now: () => Date.now(),
+  setTimeout: (fn, ms) => setTimeout(fn, ms),
+  clearTimeout: (h) => clearTimeout(h as NodeJS.Timeout),
+};
+
 export interface WorkQueueOptions {
   /** First retry delay of addRateLimited (default 5 ms). */
   baseDelayMs?: number;
@@ -11,11 +24,12 @@ export interface WorkQueueOptions {
   jitter?: number;
   /** Injected randomness in [0, 1) for tests (default Math.random). */
   random?: () => number;
+  timers?: Timers;
 }
 
 interface Pending {
   at: number;
-  timer: NodeJS.Timeout;
+  timer: unknown;
 }
 
 /**
@@ -35,6 +49,7 @@ export function backoffDelayMs(
 export class WorkQueue<K extends string = string> {
   readonly #o: Required<Pick<WorkQueueOptions, 'baseDelayMs' | 'maxDelayMs' | 'jitter'>>;
   readonly #random: () => number;
+  readonly #t: Timers;
   /** Keys waiting for a worker, in order. */
   #queue: K[] = [];
   /** Keys that must be (re)processed: queued, or added again while processing. */
@@ -53,6 +68,7 @@ export class WorkQueue<K extends string = string> {
       jitter: Math.min(1, Math.max(0, o.jitter ?? 0.2)),
     };
     this.#random = o.random ?? Math.random;
+    this.#t = o.timers ?? realTimers;
   }
 
   get shuttingDown(): boolean {
@@ -116,11 +132,11 @@ export class WorkQueue<K extends string = string> {
   addAfter(key: K, delayMs: number): void {
     if (this.#shutdown) return;
     if (delayMs <= 0) return this.add(key);
-    const at = Date.now() + delayMs;
+    const at = this.#t.now() + delayMs;
     const cur = this.#pending.get(key);
     if (cur && cur.at <= at) return;
-    if (cur) clearTimeout(cur.timer);
-    const timer = setTimeout(() => {
+    if (cur) this.#t.clearTimeout(cur.timer);
+    const timer = this.#t.setTimeout(() => {
       this.#pending.delete(key);
       this.add(key);
     }, delayMs);
@@ -150,7 +166,7 @@ export class WorkQueue<K extends string = string> {
   async shutdown(o: { waitForInFlight?: boolean } = {}): Promise<void> {
     if (!this.#shutdown) {
       this.#shutdown = true;
-      for (const p of this.#pending.values()) clearTimeout(p.timer);
+      for (const p of this.#pending.values()) this.#t.clearTimeout(p.timer);
       this.#pending.clear();
       this.#queue = [];
       this.#dirty.clear();
