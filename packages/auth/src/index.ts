@@ -7,3 +7,4 @@ export * from './ratelimit.ts';
 export * from './redact.ts';
 export * from './tokenreview.ts';
 export * from './tokens.ts';
+export * from './oidc.ts';
