@@ -6,6 +6,7 @@ export * from './storage/etcd.ts';
 export * from './errors.ts';
 export * from './admission/types.ts';
 export * from './admission/podsecurity.ts';
+export * from './volumes/pvbinder.ts';
 export * from './registry/types.ts';
 export * from './server/apiserver.ts';
 export * from './server/certs.ts';
