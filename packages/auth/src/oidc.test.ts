@@ -11,10 +11,12 @@ import type { ExtraRoute } from '@kaas/apiserver';
 import * as client from 'openid-client';
 import { Agent, fetch as undiciFetch } from 'undici';
 import type { JWK } from 'oidc-provider';
+import type { Credentials } from './identity.ts';
 import { LocalUsersBackend, MemoryUserStore } from './identity.ts';
 import { BACKEND_CLAIM, createOidcIssuer } from './oidc.ts';
 import type { OidcIssuer } from './oidc.ts';
 import { ExchangeRateLimiter } from './ratelimit.ts';
+import { FakeBackend, upstreamDown } from './testing.ts';
 
 const SCRYPT = { logN: 10, r: 8, p: 1 };
 const PASSWORD = 'correct horse battery';
@@ -32,6 +34,7 @@ interface Env {
   backend: LocalUsersBackend;
   aliceUid: string;
   savedKeys: JWK[][];
+  issuers: OidcIssuer[];
   keyStore: { load(): Promise<JWK[] | undefined>; save(keys: JWK[]): Promise<void> };
 }
 
@@ -48,10 +51,10 @@ before(async () => {
   const alice = await backend.createUser({ name: 'alice', password: PASSWORD, roles: ['dev', 'admin'] });
   await backend.createUser({ name: 'bob', password: PASSWORD, roles: [] });
   await backend.createUser({ name: 'carol', password: PASSWORD, roles: ['ops'] });
-  const holder: { current?: OidcIssuer } = {};
+  const holder: { issuers: OidcIssuer[] } = { issuers: [] };
   const server = createServer({ key: serving.keyPem, cert: serving.certPem }, (req, res) => {
-    const current = holder.current;
-    if (current && req.url?.startsWith(current.prefix)) {
+    const current = holder.issuers.find((i) => req.url?.startsWith(i.prefix));
+    if (current) {
       current.handle(req, res).catch((e: unknown) => {
         res.statusCode = 500;
         res.end(String(e));
@@ -94,7 +97,7 @@ before(async () => {
       perSource: { capacity: 1000, refillPerSecond: 1 },
     }),
   });
-  holder.current = issuer;
+  holder.issuers.push(issuer);
   const dispatcher = new Agent({ connect: { ca: ca.certPem } });
   env = {
     server,
@@ -105,11 +108,12 @@ before(async () => {
     aliceUid: alice.uid,
     savedKeys,
     keyStore,
+    issuers: holder.issuers,
   };
 });
 
 after(async () => {
-  await env.issuer.close();
+  for (const i of env.issuers) await i.close();
   env.server.closeAllConnections();
   await new Promise((resolve) => env.server.close(resolve));
   await env.dispatcher.close();
@@ -120,9 +124,13 @@ after(async () => {
 const tlsFetch: client.CustomFetch = (url, options) =>
   undiciFetch(url, { ...options, dispatcher: env.dispatcher });
 
-async function relyingParty(clientId: string, secret?: string): Promise<client.Configuration> {
+async function relyingParty(
+  clientId: string,
+  secret?: string,
+  issuer = env.issuerUrl,
+): Promise<client.Configuration> {
   return client.discovery(
-    env.issuerUrl,
+    issuer,
     clientId,
     secret,
     secret === undefined ? client.None() : client.ClientSecretBasic(secret),
@@ -224,10 +232,15 @@ async function startSignIn(
   return { browser, verifier, state, nonce, loginPage };
 }
 
-async function submitLogin(s: Started, username: string, password: string) {
+async function submitLogin(
+  s: Started,
+  username: string,
+  password: string,
+  extra: Record<string, string> = {},
+) {
   return s.browser.follow(formAction(s.loginPage.body), {
     method: 'POST',
-    form: { backend: 'local', username, password },
+    form: { backend: 'local', username, password, ...extra },
   });
 }
 
@@ -465,6 +478,72 @@ describe('OIDC issuer', () => {
     const form = await startSignIn(config, CONSOLE_CB, {}, first.browser);
     assert.equal(form.loginPage.status, 200);
     assert.match(form.loginPage.body, /Sign in to KaaS/);
+  });
+
+  test('several backends: the form offers them, passes the project, ends the sign-in at the upstream expiry', async () => {
+    const fake = new FakeBackend('keystone');
+    fake.addUser('dana', PASSWORD, { groups: ['role-id-1'], expiresAt: new Date(Date.now() + 3600_000) });
+    const seen: Credentials[] = [];
+    let down = false;
+    const authenticate = fake.authenticate.bind(fake);
+    fake.authenticate = async (c) => {
+      seen.push(c);
+      if (down) throw upstreamDown();
+      return authenticate(c);
+    };
+    let offsetMs = 0;
+    const issuerUrl = new URL(`${env.issuerUrl.origin}/oidc2`);
+    const second = await createOidcIssuer({
+      issuer: issuerUrl.href,
+      backends: [env.backend, fake],
+      defaultBackend: 'keystone',
+      clients: [{ clientId: 'console', redirectUris: [CONSOLE_CB] }],
+      keys: env.savedKeys[0]!,
+      cookieKeys: COOKIE_KEYS,
+      now: () => Date.now() + offsetMs,
+    });
+    env.issuers.push(second);
+    const config = await relyingParty('console', undefined, issuerUrl);
+    const s = await startSignIn(config, CONSOLE_CB);
+    assert.match(
+      s.loginPage.body,
+      /<label for="backend">Identity provider<\/label><select id="backend" name="backend">/,
+    );
+    assert.match(s.loginPage.body, /<option value="keystone" selected>/);
+    assert.match(s.loginPage.body, /<label for="project">/);
+
+    down = true;
+    const unavailable = await submitLogin(s, 'dana', PASSWORD, { backend: 'keystone', project: 'demo' });
+    assert.equal(unavailable.status, 503);
+    assert.match(unavailable.body, /identity provider is unavailable/);
+    down = false;
+
+    const done = await submitLogin({ ...s, loginPage: unavailable }, 'dana', PASSWORD, {
+      backend: 'keystone',
+      project: 'demo',
+    });
+    assert.deepEqual(seen.at(-1), {
+      type: 'password',
+      username: 'dana',
+      password: PASSWORD,
+      project: 'demo',
+    });
+    const tokens = await client.authorizationCodeGrant(config, new URL(done.location!), {
+      pkceCodeVerifier: s.verifier,
+      expectedState: s.state,
+      expectedNonce: s.nonce,
+    });
+    const claims = await verifyJwt(tokens.id_token!);
+    assert.equal(claims.sub, 'uid-dana');
+    assert.equal(claims[BACKEND_CLAIM], 'keystone');
+    assert.deepEqual(claims.groups, ['role-id-1']);
+    // the upstream secret was not kept, so nothing re-checks it: the sign-in ends with it
+    const refreshed = await client.refreshTokenGrant(config, tokens.refresh_token!);
+    assert.equal(fake.revalidateCalls, 0);
+    offsetMs = 3601_000;
+    await assert.rejects(client.refreshTokenGrant(config, refreshed.refresh_token ?? tokens.refresh_token!), {
+      error: 'invalid_grant',
+    });
   });
 
   test('the signing key is generated once, saved, and reused by the next start', async () => {
