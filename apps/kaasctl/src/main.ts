@@ -4,6 +4,7 @@
 import { Command, CommanderError } from 'commander';
 import { serverCommand } from './commands/server.ts';
 import { clusterCommand, getCommand } from './commands/cluster.ts';
+import { authCommand, userCommand } from './commands/auth.ts';
 
 export function buildProgram(): Command {
   const program = new Command('kaasctl')
@@ -16,6 +17,8 @@ export function buildProgram(): Command {
   program.addCommand(serverCommand());
   program.addCommand(clusterCommand());
   program.addCommand(getCommand());
+  program.addCommand(authCommand());
+  program.addCommand(userCommand());
   return program;
 }
 

@@ -7,4 +7,7 @@ export * from './ratelimit.ts';
 export * from './redact.ts';
 export * from './tokenreview.ts';
 export * from './tokens.ts';
+export * from './clouds.ts';
+export * from './kvstores.ts';
+export * from './http.ts';
 export * from './oidc.ts';

@@ -10,6 +10,21 @@ export function serverCommand(): Command {
       new Option('--storage <backend>', 'storage backend').choices(['sqlite', 'etcd']).default('sqlite'),
     )
     .option('--etcd-endpoints <urls>', 'comma-separated etcd endpoints (with --storage etcd)')
+    .option(
+      '--auth-backend <names>',
+      'identity backends for bearer tokens: local, keystone or local,keystone (the first is the default)',
+      'local',
+    )
+    .option(
+      '--admin-role-id <id>',
+      'a group (local role or keystone role ID) that gets cluster-admin on the management cluster; repeatable',
+      (v: string, prev: string[] = []) => [...prev, v],
+    )
+    .option('--token-ttl <duration>', 'lifetime of issued tokens (default 1h, at most 12h)')
+    .option(
+      '--token-cache-ttl <duration>',
+      'how long a token check is reused before the identity provider is asked again (default 10s)',
+    )
     .addHelpText(
       'after',
       `
@@ -22,7 +37,16 @@ Examples:
   kaasctl server --listen 0.0.0.0:6443 --data-dir /var/lib/kaas
 
   # Store everything in an etcd cluster (several servers can share it):
-  kaasctl server --storage etcd --etcd-endpoints http://10.0.0.1:2379,http://10.0.0.2:2379`,
+  kaasctl server --storage etcd --etcd-endpoints http://10.0.0.1:2379,http://10.0.0.2:2379
+
+  # Users sign in with keystone; holders of a keystone role ID administer the management API.
+  # The service credentials that validate tokens come from clouds.yaml (OS_CLOUD) or OS_* variables:
+  OS_CLOUD=mycloud kaasctl server --auth-backend keystone --admin-role-id 9fe2ff9ee4384b1894a90878d3e92bab
+
+Environment:
+  KAAS_ADMIN_PASSWORD   password of the local user "admin" created on first start (else one is
+                        generated and printed once)
+  OS_CLOUD, OS_AUTH_URL, OS_*   keystone service credentials (with --auth-backend keystone)`,
     )
     .action(
       async (opts: {
@@ -30,6 +54,10 @@ Examples:
         listen: string;
         storage: 'sqlite' | 'etcd';
         etcdEndpoints?: string;
+        authBackend?: string;
+        adminRoleId?: string[];
+        tokenTtl?: string;
+        tokenCacheTtl?: string;
       }) => {
         process.exitCode = await runServer(opts);
       },

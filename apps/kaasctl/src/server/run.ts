@@ -4,12 +4,41 @@ import { mkdir, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { ApiServer, ensurePki, openStore, renderKubeconfig } from '@kaas/apiserver';
 import { installManagementAPI } from './management.ts';
+import type { AuthBackendName } from './auth.ts';
+import { defaultAdminRole, setupAuth } from './auth.ts';
 
 export interface ServerFlags {
   dataDir: string;
   listen: string;
   storage: 'sqlite' | 'etcd';
   etcdEndpoints?: string;
+  /** identity backends, comma-separated; the first is the default (local) */
+  authBackend?: string;
+  /** groups bound to cluster-admin on the management cluster (repeatable) */
+  adminRoleId?: string[];
+  tokenTtl?: string;
+  tokenCacheTtl?: string;
+}
+
+const backendNames: readonly AuthBackendName[] = ['local', 'keystone'];
+
+function parseBackends(s: string): AuthBackendName[] {
+  const names = s
+    .split(',')
+    .map((x) => x.trim())
+    .filter(Boolean);
+  const bad = names.filter((n) => !backendNames.includes(n as AuthBackendName));
+  if (bad.length || !names.length)
+    throw new Error(`--auth-backend ${JSON.stringify(s)}: use local, keystone or both (local,keystone)`);
+  return [...new Set(names)] as AuthBackendName[];
+}
+
+/** 90m, 12h, 3600s or plain seconds. */
+export function parseDuration(s: string, flag: string): number {
+  const m = /^(\d+)(s|m|h)?$/.exec(s.trim());
+  if (!m || Number(m[1]) <= 0)
+    throw new Error(`${flag} ${JSON.stringify(s)}: a duration such as 3600s, 90m or 12h`);
+  return Number(m[1]) * (m[2] === 'h' ? 3600 : m[2] === 'm' ? 60 : 1);
 }
 
 export function parseListen(listen: string): { host: string; port: number } {
@@ -33,6 +62,19 @@ export async function runServer(flags: ServerFlags, signal?: AbortSignal): Promi
     );
     return 2;
   }
+  let backends: AuthBackendName[];
+  let tokenTtlSeconds: number | undefined;
+  let cacheTtlSeconds: number | undefined;
+  try {
+    backends = parseBackends(flags.authBackend ?? 'local');
+    tokenTtlSeconds = flags.tokenTtl ? parseDuration(flags.tokenTtl, '--token-ttl') : undefined;
+    cacheTtlSeconds = flags.tokenCacheTtl
+      ? parseDuration(flags.tokenCacheTtl, '--token-cache-ttl')
+      : undefined;
+  } catch (e) {
+    console.error(`error: ${(e as Error).message}`);
+    return 2;
+  }
   const kv = await openStore(
     flags.storage === 'etcd'
       ? {
@@ -45,13 +87,45 @@ export async function runServer(flags: ServerFlags, signal?: AbortSignal): Promi
       : { kind: 'sqlite', path: join(dataDir, 'kaas.db') },
   );
   const pki = await ensurePki(join(dataDir, 'pki'), host === '0.0.0.0' || host === '::' ? [] : [host]);
+  const log = (level: 'info' | 'warn' | 'error', msg: string, fields?: Record<string, unknown>) =>
+    console.error(JSON.stringify({ level, msg, ...fields }));
+  let auth;
+  try {
+    auth = await setupAuth(
+      kv,
+      {
+        backends,
+        adminRoleIds: flags.adminRoleId?.length ? flags.adminRoleId : [defaultAdminRole],
+        ...(process.env.KAAS_ADMIN_PASSWORD ? { adminPassword: process.env.KAAS_ADMIN_PASSWORD } : {}),
+        ...(tokenTtlSeconds ? { tokenTtlSeconds } : {}),
+        ...(cacheTtlSeconds ? { cacheTtlMs: cacheTtlSeconds * 1000 } : {}),
+      },
+      log,
+    );
+  } catch (e) {
+    console.error(`error: ${(e as Error).message}`);
+    await kv.close();
+    return 2;
+  }
   const server = new ApiServer({
     kv,
     tls: { certPem: pki.serving.certPem, keyPem: pki.serving.keyPem, caPem: pki.ca.certPem },
-    log: (level, msg, fields) => console.error(JSON.stringify({ level, msg, ...fields })),
+    log,
+    authenticators: auth.authenticators,
+    routes: auth.routes,
   });
   const addr = await server.listen(host, port);
   await installManagementAPI(server);
+  let generatedAdminPassword: string | undefined;
+  try {
+    ({ generatedAdminPassword } = await auth.attach(server));
+  } catch (e) {
+    console.error(`error: ${(e as Error).message}`);
+    auth.close();
+    await server.close();
+    await kv.close();
+    return 1;
+  }
   const shownHost =
     host === '0.0.0.0' || host === '::' ? '127.0.0.1' : host.includes(':') ? `[${host}]` : host;
   const url = `https://${shownHost}:${addr.port}`;
@@ -70,6 +144,14 @@ export async function runServer(flags: ServerFlags, signal?: AbortSignal): Promi
   console.log(`KaaS API server listening on ${url} (storage: ${flags.storage})`);
   console.log(`admin kubeconfig: ${kubeconfigPath}`);
   console.log(`  kubectl --kubeconfig ${kubeconfigPath} get namespaces`);
+  console.log(`identity backends: ${backends.join(', ')} (exchange: POST ${url}/auth/v1/tokens)`);
+  if (generatedAdminPassword) {
+    // shown once: only its scrypt hash is kept
+    console.log(`local user "admin" created; its password (shown only now): ${generatedAdminPassword}`);
+    console.log(
+      `  kaasctl auth login --server ${url} --ca-file ${join(dataDir, 'pki', 'ca.crt')} --username admin`,
+    );
+  }
 
   await new Promise<void>((done) => {
     const stop = () => done();
@@ -78,6 +160,7 @@ export async function runServer(flags: ServerFlags, signal?: AbortSignal): Promi
     signal?.addEventListener('abort', stop, { once: true });
   });
   console.log('shutting down');
+  auth.close();
   await server.close();
   await kv.close();
   return 0;

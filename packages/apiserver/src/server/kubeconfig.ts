@@ -8,7 +8,13 @@ export interface KubeconfigOptions {
   userName: string;
   client?: KeyAndCert;
   token?: string;
-  exec?: { command: string; args: string[]; env?: { name: string; value: string }[] };
+  exec?: {
+    command: string;
+    args: string[];
+    env?: { name: string; value: string }[];
+    /** whether kubectl lets the plugin prompt on the terminal (default Never) */
+    interactiveMode?: 'Never' | 'IfAvailable' | 'Always';
+  };
   namespace?: string;
 }
 
@@ -27,7 +33,7 @@ export function renderKubeconfig(o: KubeconfigOptions): string {
       command: o.exec.command,
       args: o.exec.args,
       env: o.exec.env ?? null,
-      interactiveMode: 'Never',
+      interactiveMode: o.exec.interactiveMode ?? 'Never',
       provideClusterInfo: false,
     };
   }
