@@ -12,12 +12,12 @@ export type PodSecurityLevel = (typeof podSecurityLevels)[number];
 
 /** Upstream's namespace labels; `enforce` refuses pods, `warn` adds warnings. */
 export const podSecurityLabelPrefix = 'pod-security.kubernetes.io/';
-export const enforceLabel = 'pod-security.kubernetes.io/enforce';
-export const warnLabel = 'pod-security.kubernetes.io/warn';
+export const podSecurityEnforceLabel = 'pod-security.kubernetes.io/enforce';
+export const podSecurityWarnLabel = 'pod-security.kubernetes.io/warn';
 /** Ours: a namespace an operator exempted from Pod Security altogether (value "true"). */
 export const kaasPodSecurityLabelPrefix = 'pod-security.kaas.dev/';
-export const exemptLabel = 'pod-security.kaas.dev/exempt';
-export const operatorGroup = 'system:masters';
+export const podSecurityExemptLabel = 'pod-security.kaas.dev/exempt';
+export const podSecurityOperatorGroup = 'system:masters';
 
 export interface PodSecurityConfig {
   /** Levels for namespaces without labels (both default to "restricted"). */
@@ -537,7 +537,7 @@ export class PodSecurityAdmission implements AdmissionPlugin {
   /** system:masters, a configured operator group or user, or the server itself (no user). */
   isOperator(user: AdmissionUser | undefined): boolean {
     if (!user) return true;
-    const groups = [operatorGroup, ...(this.#c.operators?.groups ?? [])];
+    const groups = [podSecurityOperatorGroup, ...(this.#c.operators?.groups ?? [])];
     return (
       user.groups.some((g) => groups.includes(g)) ||
       (this.#c.operators?.usernames ?? []).includes(user.username)
@@ -560,13 +560,16 @@ export class PodSecurityAdmission implements AdmissionPlugin {
     if (!changed.length) return;
     if (!this.isOperator(a.user)) {
       throw errors.forbidden(
-        `namespaces "${a.name}" is forbidden: only cluster operators may set or change ${pluralize('label', 'labels', changed.length)} ${joinQuote(changed)}: user "${a.user?.username ?? ''}" is not in group "${operatorGroup}" or an operator group`,
+        `namespaces "${a.name}" is forbidden: only cluster operators may set or change ${pluralize('label', 'labels', changed.length)} ${joinQuote(changed)}: user "${a.user?.username ?? ''}" is not in group "${podSecurityOperatorGroup}" or an operator group`,
         { group: '', resource: 'namespaces', name: a.name },
       );
     }
     for (const key of changed) {
       const v = labels?.[key];
-      const isLevel = key === enforceLabel || key === warnLabel || key === `${podSecurityLabelPrefix}audit`;
+      const isLevel =
+        key === podSecurityEnforceLabel ||
+        key === podSecurityWarnLabel ||
+        key === `${podSecurityLabelPrefix}audit`;
       if (v !== undefined && isLevel && !(podSecurityLevels as readonly string[]).includes(v)) {
         throw errors.invalid('Namespace', '', a.name, [
           {
@@ -589,9 +592,9 @@ export class PodSecurityAdmission implements AdmissionPlugin {
     // A missing namespace: storage answers 404 after admission.
     if (!ns) return undefined;
     const labels = ns.metadata.labels ?? {};
-    if (labels[exemptLabel] === 'true') return undefined;
-    const enforce = parseLevel(labels[enforceLabel], this.#c.defaults?.enforce ?? 'restricted');
-    const warn = parseLevel(labels[warnLabel], this.#c.defaults?.warn ?? 'restricted');
+    if (labels[podSecurityExemptLabel] === 'true') return undefined;
+    const enforce = parseLevel(labels[podSecurityEnforceLabel], this.#c.defaults?.enforce ?? 'restricted');
+    const warn = parseLevel(labels[podSecurityWarnLabel], this.#c.defaults?.warn ?? 'restricted');
     return { enforce, warn };
   }
 

@@ -235,7 +235,7 @@ function annotate(o: KObject, add: Record<string, string>, remove: string[] = []
 }
 
 /** Binds both ways: the PV's claimRef, the claim's volumeName, both Bound. */
-export function bind(pv: KObject, pvc: KObject): { pv: KObject; pvc: KObject } {
+export function bindVolume(pv: KObject, pvc: KObject): { pv: KObject; pvc: KObject } {
   const v = withPhase(pv, 'Bound');
   if (!isVolumeBoundToClaim(pv, pvc) || !pv.spec.claimRef.uid) {
     if (!pv.spec?.claimRef) annotate(v, { [annBoundByController]: 'yes' });
@@ -297,9 +297,9 @@ function syncClaimNamingVolume(pvc: KObject, world: BinderWorld): ClaimDecision 
         ),
       };
     }
-    return { action: 'bind', ...bind(pv, pvc) };
+    return { action: 'bind', ...bindVolume(pv, pvc) };
   }
-  if (isVolumeBoundToClaim(pv, pvc)) return { action: 'bind', ...bind(pv, pvc) };
+  if (isVolumeBoundToClaim(pv, pvc)) return { action: 'bind', ...bindVolume(pv, pvc) };
   return {
     action: 'error',
     pvc: withPhase(pvc, 'Pending'),
@@ -315,7 +315,7 @@ function syncClaimWithoutVolume(pvc: KObject, world: BinderWorld, opts: Provisio
   if (claim.spec?.storageClassName === undefined && !ann(claim)[annBetaStorageClass] && className)
     claim.spec = { ...(claim.spec ?? {}), storageClassName: className };
   const pv = findBestMatch(claim, world.volumes, world.classes);
-  if (pv) return { action: 'bind', ...bind(pv, claim) };
+  if (pv) return { action: 'bind', ...bindVolume(pv, claim) };
   const pending = withPhase(claim, 'Pending');
   if (className === '') {
     return {
@@ -457,7 +457,7 @@ function syncBoundClaim(pvc: KObject, world: BinderWorld): ClaimDecision {
   if (!pv.spec?.claimRef || isVolumeBoundToClaim(pv, pvc)) {
     if (pv.spec?.claimRef?.uid && phaseOf(pv) === 'Bound' && phaseOf(pvc) === 'Bound')
       return { action: 'none', pvc, pv };
-    return { action: 'bind', ...bind(pv, pvc) };
+    return { action: 'bind', ...bindVolume(pv, pvc) };
   }
   return {
     action: 'lost',
