@@ -388,3 +388,19 @@ test('without KAAS_ADMIN_PASSWORD a password is generated and printed exactly on
     await rm(d, { recursive: true, force: true });
   }
 });
+
+test('the server is an OpenID Connect issuer at /oidc with a key that survives restarts', async () => {
+  const disco = await call('GET', '/oidc/.well-known/openid-configuration');
+  assert.equal(disco.status, 200, JSON.stringify(disco.body));
+  assert.equal(disco.body.issuer, `${srv.url}/oidc`);
+  assert.ok(disco.body.code_challenge_methods_supported.includes('S256'));
+  const jwks = await call('GET', new URL(disco.body.jwks_uri as string).pathname);
+  assert.equal(jwks.status, 200);
+  const kid = jwks.body.keys[0].kid as string;
+  assert.equal(jwks.body.keys[0].d, undefined, 'only public keys are published');
+  await srv.stop();
+  srv = await startKaasServer(join(dir, 'data'));
+  const again = await call('GET', '/oidc/.well-known/openid-configuration');
+  const jwks2 = await call('GET', new URL(again.body.jwks_uri as string).pathname);
+  assert.equal(jwks2.body.keys[0].kid, kid);
+});

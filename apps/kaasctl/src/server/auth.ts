@@ -4,7 +4,8 @@
 // and the seed's cluster-admin-rolebinding on the management cluster.
 import type { ApiServer, Authenticator, ExtraRoute, KVStore } from '@kaas/apiserver';
 import { clusterAdminRoleIdBinding } from '@kaas/apiserver';
-import type { IdentityBackend } from '@kaas/auth';
+import { randomBytes } from 'node:crypto';
+import type { IdentityBackend, OidcClient, OidcIssuer } from '@kaas/auth';
 import {
   ExchangeRateLimiter,
   KeystoneBackend,
@@ -16,6 +17,7 @@ import {
   TokenService,
   authRoutes,
   bearerAuthenticator,
+  createOidcIssuer,
   cloudFromEnvironment,
   ensureBootstrapAdmin,
   redact,
@@ -35,6 +37,8 @@ export interface AuthFlags {
   /** keystone: where to find the service credentials (OS_CLOUD / OS_* variables) */
   env?: Record<string, string | undefined>;
   tokenTtlSeconds?: number;
+  /** OIDC relying parties (the console, the SSO proxy) */
+  oidcClients?: OidcClient[];
   /** positive and negative cache TTL of token checks (default 10 s) */
   cacheTtlMs?: number;
 }
@@ -47,8 +51,13 @@ export interface ServerAuth {
   tokens: TokenService;
   authenticator: TokenAuthenticator;
   local: LocalUsersBackend | undefined;
-  /** after the API server is up: TokenReview, admin user, RBAC binding */
-  attach(server: ApiServer): Promise<{ generatedAdminPassword?: string }>;
+  /**
+   * After the API server is up: TokenReview, admin user, RBAC binding, and the OIDC issuer at
+   * `${url}/oidc` (its URL is only known once the listener has its port).
+   */
+  attach(server: ApiServer, url: string): Promise<{ generatedAdminPassword?: string }>;
+  /** the issuer, once attached */
+  oidc(): OidcIssuer | undefined;
   close(): void;
 }
 
@@ -109,7 +118,16 @@ export async function setupAuth(kv: KVStore, flags: AuthFlags, log?: Log): Promi
   purge.unref();
 
   let server: ApiServer | undefined;
-  const routes = [
+  let issuer: OidcIssuer | undefined;
+  const oidcPrefix = '/oidc/';
+  const routes: ExtraRoute[] = [
+    {
+      prefix: oidcPrefix,
+      handle: async (req, res) => {
+        if (issuer) return issuer.handle(req, res);
+        res.writeHead(503, { 'Content-Type': 'text/plain', 'Retry-After': '1' }).end('starting\n');
+      },
+    },
     authRoutes({
       tokens,
       limiter: new ExchangeRateLimiter({}),
@@ -132,8 +150,18 @@ export async function setupAuth(kv: KVStore, flags: AuthFlags, log?: Log): Promi
     tokens,
     authenticator,
     local,
-    async attach(s) {
+    oidc: () => issuer,
+    async attach(s, url) {
       server = s;
+      issuer = await createOidcIssuer({
+        issuer: `${url}${oidcPrefix.slice(0, -1)}`,
+        backends,
+        defaultBackend: flags.backends[0]!,
+        clients: flags.oidcClients ?? [],
+        keyStore: kvJson(kv, `/kaas/auth/oidc/signing-keys`),
+        cookieKeys: [await cookieKey(kv)],
+        ...(log ? { log } : {}),
+      });
       // the webhook a kube-apiserver calls (--authentication-token-webhook-config-file pointing at
       // https://KAAS/clusters/NAME/apis/authentication.k8s.io/v1/tokenreviews): the URL's cluster
       // is the audience, so a token for another cluster is refused
@@ -153,12 +181,36 @@ export async function setupAuth(kv: KVStore, flags: AuthFlags, log?: Log): Promi
       return generatedAdminPassword ? { generatedAdminPassword } : {};
     },
     close() {
+      void issuer?.close();
       stopWatch();
       clearInterval(purge);
       authenticator.close();
       void server;
     },
   };
+}
+
+/** A JSON document at one key of the store (the issuer's signing keys). */
+function kvJson<T>(kv: KVStore, key: string): { load(): Promise<T | undefined>; save(v: T): Promise<void> } {
+  return {
+    async load() {
+      const { kv: cur } = await kv.get(key);
+      return cur ? (JSON.parse(cur.value) as T) : undefined;
+    },
+    async save(v) {
+      // first writer wins: two servers starting together end up with one key set
+      await kv.create(key, JSON.stringify(v)).catch(() => undefined);
+    },
+  };
+}
+
+/** The secret that signs the issuer's cookies: made once, shared by every server on the store. */
+async function cookieKey(kv: KVStore): Promise<string> {
+  const key = '/kaas/auth/oidc/cookie-key';
+  const { kv: cur } = await kv.get(key);
+  if (cur) return cur.value;
+  await kv.create(key, randomBytes(32).toString('base64url')).catch(() => undefined);
+  return (await kv.get(key)).kv!.value;
 }
 
 /** Creates or updates the seed's binding so that the configured role IDs are its subjects. */

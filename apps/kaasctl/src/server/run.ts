@@ -116,9 +116,12 @@ export async function runServer(flags: ServerFlags, signal?: AbortSignal): Promi
   });
   const addr = await server.listen(host, port);
   await installManagementAPI(server);
+  const shownHost =
+    host === '0.0.0.0' || host === '::' ? '127.0.0.1' : host.includes(':') ? `[${host}]` : host;
+  const url = `https://${shownHost}:${addr.port}`;
   let generatedAdminPassword: string | undefined;
   try {
-    ({ generatedAdminPassword } = await auth.attach(server));
+    ({ generatedAdminPassword } = await auth.attach(server, url));
   } catch (e) {
     console.error(`error: ${(e as Error).message}`);
     auth.close();
@@ -126,9 +129,6 @@ export async function runServer(flags: ServerFlags, signal?: AbortSignal): Promi
     await kv.close();
     return 1;
   }
-  const shownHost =
-    host === '0.0.0.0' || host === '::' ? '127.0.0.1' : host.includes(':') ? `[${host}]` : host;
-  const url = `https://${shownHost}:${addr.port}`;
   const kubeconfigPath = join(dataDir, 'admin.kubeconfig');
   await writeFile(
     kubeconfigPath,
@@ -145,6 +145,7 @@ export async function runServer(flags: ServerFlags, signal?: AbortSignal): Promi
   console.log(`admin kubeconfig: ${kubeconfigPath}`);
   console.log(`  kubectl --kubeconfig ${kubeconfigPath} get namespaces`);
   console.log(`identity backends: ${backends.join(', ')} (exchange: POST ${url}/auth/v1/tokens)`);
+  console.log(`OpenID Connect issuer: ${url}/oidc`);
   if (generatedAdminPassword) {
     // shown once: only its scrypt hash is kept
     console.log(`local user "admin" created; its password (shown only now): ${generatedAdminPassword}`);
