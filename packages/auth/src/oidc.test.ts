@@ -150,7 +150,10 @@ class Browser {
   readonly cookies: Cookie[] = [];
   readonly setCookieHeaders: string[] = [];
 
-  async request(url: string | URL, init: { method?: string; form?: Record<string, string> } = {}) {
+  async request(
+    url: string | URL,
+    init: { method?: string; form?: Record<string, string>; origin?: string } = {},
+  ) {
     const u = new URL(url, env.issuerUrl);
     const cookie = this.cookies
       .filter((c) => u.pathname.startsWith(c.path))
@@ -162,7 +165,9 @@ class Browser {
       dispatcher: env.dispatcher,
       headers: {
         ...(cookie ? { cookie } : {}),
-        ...(init.form ? { 'content-type': 'application/x-www-form-urlencoded', origin: u.origin } : {}),
+        ...(init.form
+          ? { 'content-type': 'application/x-www-form-urlencoded', origin: init.origin ?? u.origin }
+          : {}),
       },
       ...(init.form ? { body: new URLSearchParams(init.form).toString() } : {}),
     });
@@ -428,6 +433,18 @@ describe('OIDC issuer', () => {
     assert.equal(r.location, null);
   });
 
+  test('a sign-in POST from another origin is refused', async () => {
+    const config = await relyingParty('console');
+    const s = await startSignIn(config, CONSOLE_CB);
+    const r = await s.browser.request(formAction(s.loginPage.body), {
+      method: 'POST',
+      form: { username: 'alice', password: PASSWORD },
+      origin: 'https://evil.example',
+    });
+    assert.equal(r.status, 403);
+    assert.equal(r.location, null);
+  });
+
   test('unknown redirect_uri and missing PKCE are refused without redirecting', async () => {
     const config = await relyingParty('console');
     const bad = await startSignIn(config, 'https://evil.example/callback');
@@ -544,6 +561,15 @@ describe('OIDC issuer', () => {
     await assert.rejects(client.refreshTokenGrant(config, refreshed.refresh_token ?? tokens.refresh_token!), {
       error: 'invalid_grant',
     });
+    // the browser session outlives the sign-in: it is asked to sign in again
+    const silent = await startSignIn(config, CONSOLE_CB, { prompt: 'none', scope: 'openid' }, s.browser);
+    assert.equal(new URL(silent.loginPage.location!).searchParams.get('error'), 'login_required');
+    const form = await startSignIn(config, CONSOLE_CB, { login_hint: 'dana' }, s.browser);
+    assert.equal(form.loginPage.status, 200);
+    assert.match(
+      form.loginPage.body,
+      /name="username" autocomplete="username" required autofocus value="dana"/,
+    );
   });
 
   test('the signing key is generated once, saved, and reused by the next start', async () => {

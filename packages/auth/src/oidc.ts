@@ -4,7 +4,7 @@
 // skip. Mounted under the issuer's path on the API server's listener (an ExtraRoute).
 import { generateKeyPairSync, randomUUID } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import Provider from 'oidc-provider';
+import Provider, { interactionPolicy } from 'oidc-provider';
 import type {
   Account,
   AdapterFactory,
@@ -257,7 +257,10 @@ export async function createOidcIssuer(opts: OidcIssuerOptions): Promise<OidcIss
       revocation: { enabled: true },
     },
     findAccount,
-    interactions: { url: (_ctx, interaction) => `${issuerPath}/interaction/${interaction.uid}` },
+    interactions: {
+      url: (_ctx, interaction) => `${issuerPath}/interaction/${interaction.uid}`,
+      policy: signInPolicy(),
+    },
     ttl: {
       AccessToken: ttl.accessTokenS,
       AuthorizationCode: ttl.authorizationCodeS,
@@ -387,7 +390,7 @@ export async function createOidcIssuer(opts: OidcIssuerOptions): Promise<OidcIss
       200,
       loginPage({
         uid,
-        username: '',
+        username: typeof details.params.login_hint === 'string' ? details.params.login_hint : '',
         project: '',
         backend: opts.defaultBackend,
         clientName: clientName(details.params),
@@ -446,6 +449,24 @@ export async function createOidcIssuer(opts: OidcIssuerOptions): Promise<OidcIss
   };
 }
 
+/**
+ * oidc-provider's prompts, plus: a browser session whose sign-in has ended (its upstream expired,
+ * or it was dropped) signs in again instead of getting tokens for nobody.
+ */
+function signInPolicy(): interactionPolicy.DefaultPolicy {
+  const policy = interactionPolicy.base();
+  policy
+    .get('login')
+    ?.checks.add(
+      new interactionPolicy.Check('sign_in_ended', 'the sign-in has ended', 'login_required', (ctx) =>
+        ctx.oidc.session?.accountId && !ctx.oidc.account
+          ? interactionPolicy.Check.REQUEST_PROMPT
+          : interactionPolicy.Check.NO_NEED_TO_PROMPT,
+      ),
+    );
+  return policy;
+}
+
 function asExtra(r: SignIn & { untilMs: number }): Record<string, unknown> {
   return { ...r };
 }
@@ -496,13 +517,14 @@ function page(title: string, body: string): string {
   );
 }
 
+// same-origin, not no-referrer: under no-referrer browsers send `Origin: null` with the form POST
 function setPageHeaders(res: ServerResponse, status: number): void {
   res.statusCode = status;
   res.setHeader('Content-Type', 'text/html; charset=utf-8');
   res.setHeader('Cache-Control', 'no-store');
   res.setHeader('Content-Security-Policy', CSP);
   res.setHeader('X-Frame-Options', 'DENY');
-  res.setHeader('Referrer-Policy', 'no-referrer');
+  res.setHeader('Referrer-Policy', 'same-origin');
   res.setHeader('X-Content-Type-Options', 'nosniff');
 }
 
@@ -611,5 +633,5 @@ function setCtxPageHeaders(ctx: KoaContextWithOIDC): void {
   ctx.set('Cache-Control', 'no-store');
   ctx.set('Content-Security-Policy', CSP);
   ctx.set('X-Frame-Options', 'DENY');
-  ctx.set('Referrer-Policy', 'no-referrer');
+  ctx.set('Referrer-Policy', 'same-origin');
 }
