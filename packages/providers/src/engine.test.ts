@@ -16,7 +16,7 @@ import {
   type ResourceType,
   type Tags,
 } from './contract.ts';
-import { deploy, destroy, type EngineOptions, type ProgressEvent } from './engine.ts';
+import { backoffDelayMs, deploy, destroy, type EngineOptions, type ProgressEvent } from './engine.ts';
 import { criticalPath } from './graph.ts';
 import { MemoryLedger } from './ledger.ts';
 import { LocalCloud } from './local/localCloud.ts';
@@ -132,10 +132,28 @@ test('independent branches run concurrently: wall time is the critical path, not
   const wall = performance.now() - started;
   assert.equal(r.ok, true);
   assert.equal(p.maxInFlight, 3);
-  assert.ok(wall < 230, `wall ${wall.toFixed(0)} ms (critical path 120, serial 320)`);
-  const b = p.spans.find((s) => s.id === 'network/b');
-  const e = p.spans.find((s) => s.id === 'network/e');
-  assert.ok(b && e && e.start >= b.end, 'e starts after its dependencies');
+  const span = (id: string) => {
+    const found = p.spans.find((x) => x.id === `network/${id}`);
+    assert.ok(found);
+    return found;
+  };
+  for (const [x, y] of [
+    ['b', 'c'],
+    ['b', 'd'],
+    ['c', 'd'],
+  ] as const) {
+    assert.ok(span(x).start < span(y).end && span(y).start < span(x).end, `${x} and ${y} overlap`);
+  }
+  assert.ok(span('e').start >= span('b').end, 'e starts after its dependencies');
+  // Timing, with room for a loaded machine: the critical path of the measured steps, not their sum.
+  const measured = (id: string): number =>
+    span(id.slice('network/'.length)).end - span(id.slice('network/'.length)).start;
+  const path = criticalPath(g.nodes, measured);
+  const sum = g.nodes.reduce((a, n) => a + measured(n.id), 0);
+  assert.ok(
+    wall < path * 1.5 + 50 && wall < sum * 0.75,
+    `wall ${wall.toFixed(0)}, path ${path.toFixed(0)}, sum ${sum.toFixed(0)} ms`,
+  );
 
   const capped = new FakeProvider();
   capped.delayMs = p.delayMs;
@@ -169,7 +187,7 @@ test('local cloud: a whole cluster deploys in about its critical path', async ()
   const sum = [...took.values()].reduce((a, b) => a + b, 0);
   // 8 servers boot 100 ms each: serial would be > 800 ms.
   assert.ok(sum > 800, `sum of steps ${sum.toFixed(0)} ms`);
-  assert.ok(wall < path * 1.3 + 40, `wall ${wall.toFixed(0)} ms vs critical path ${path.toFixed(0)} ms`);
+  assert.ok(wall < path * 1.5 + 50, `wall ${wall.toFixed(0)} ms vs critical path ${path.toFixed(0)} ms`);
   assert.ok(wall < sum / 3, `wall ${wall.toFixed(0)} ms vs serial ${sum.toFixed(0)} ms`);
 });
 
@@ -254,16 +272,16 @@ test('a lost ledger (status wiped) still adopts instead of duplicating', async (
   assert.equal(cloud.count(), 0);
 });
 
-test('10% errors and 5% timeouts (lost responses included): deploy and destroy still converge', async () => {
+test('10% errors and 10% timeouts (lost responses included): deploy and destroy still converge', async () => {
   let adoptedAfterLostResponse = 0;
-  for (const seed of [1, 2, 3]) {
+  for (const seed of [1, 2, 3, 4]) {
     const { cloud, provider } = await localSetup({
       latencyScale: 0.002,
       vmBootSeconds: 5,
-      faults: { errorRate: 0.1, timeoutRate: 0.05, seed },
+      faults: { errorRate: 0.1, timeoutRate: 0.1, seed },
     });
     const graph = provider.plan(
-      testCluster({ uid: `uid-faults-${seed}`, pools: [{ name: 'workers', replicas: 4 }] }),
+      testCluster({ uid: `uid-faults-${seed}`, pools: [{ name: 'workers', replicas: 6 }] }),
     );
     const events: ProgressEvent[] = [];
     const opts = { ...fast, callTimeoutMs: 40, onProgress: (e: ProgressEvent) => events.push(e) };
@@ -446,4 +464,33 @@ test('a crash mid-deploy and a server restart (SQLite closed and reopened): the 
   } finally {
     await rm(dir, { recursive: true, force: true });
   }
+});
+
+test('backoff: exponential, capped, jittered between half and all of the step', () => {
+  const policy = { maxAttempts: 10, baseDelayMs: 100, maxDelayMs: 1000 };
+  assert.deepEqual(
+    [1, 2, 3, 4, 5, 6].map((a) => backoffDelayMs(a, policy, 0)),
+    [50, 100, 200, 400, 500, 500],
+  );
+  assert.equal(backoffDelayMs(3, policy, 0.999999), 399.9998);
+  assert.equal(backoffDelayMs(9, policy, 1), 1000);
+});
+
+test('cancelling a run aborts the calls in flight and rejects; the next run converges', async () => {
+  const { cloud, provider } = await localSetup({ latencyScale: 0.005, vmBootSeconds: 10 });
+  const graph = provider.plan(testCluster({ uid: 'uid-cancel', pools: [{ name: 'workers', replicas: 3 }] }));
+  const ledger = new MemoryLedger();
+  const started = performance.now();
+  await assert.rejects(
+    deploy(graph, provider, ledger, { ...fast, signal: AbortSignal.timeout(40) }),
+    /timeout|abort/i,
+  );
+  assert.ok(performance.now() - started < 2000, 'stopped promptly');
+  assert.ok(
+    ledger.entries.some((e) => e.phase === 'Creating'),
+    'interrupted with creates in flight',
+  );
+  const r = await deploy(graph, provider, ledger, fast);
+  assert.equal(r.ok, true);
+  assertOnePerNode(cloud, graph);
 });

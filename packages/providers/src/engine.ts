@@ -104,6 +104,16 @@ export interface DestroyResult {
   remaining: ObservedResource[];
 }
 
+/**
+ * The wait after failed attempt `attempt` (1-based): exponential from baseDelayMs, capped at
+ * maxDelayMs, with "equal jitter" (half fixed, half random) so that retries of many parallel steps
+ * spread out but never wait 0.
+ */
+export function backoffDelayMs(attempt: number, policy: RetryPolicy, random: number): number {
+  const capped = Math.min(policy.maxDelayMs, policy.baseDelayMs * 2 ** Math.max(0, attempt - 1));
+  return capped / 2 + (capped / 2) * random;
+}
+
 /** An error with the attempts it took; the engine's failures carry it. */
 class StepError extends Error {
   readonly attempts: number;
@@ -222,9 +232,7 @@ class Run {
   }
 
   backoffMs(attempt: number): number {
-    const { baseDelayMs, maxDelayMs } = this.retry;
-    const capped = Math.min(maxDelayMs, baseDelayMs * 2 ** (attempt - 1));
-    return capped / 2 + (capped / 2) * this.random(); // "equal jitter": never 0, never above the cap
+    return backoffDelayMs(attempt, this.retry, this.random());
   }
 
   retryable(err: unknown): boolean {
@@ -483,6 +491,8 @@ export async function deploy(
   opts: EngineOptions = {},
 ): Promise<DeployResult> {
   const problems = checkGraph(graph);
+  if (graph.provider !== provider.type)
+    problems.push(`a ${graph.provider} graph given to the ${provider.type} provider`);
   if (problems.length > 0)
     throw new CloudError('InvalidSpec', `invalid resource graph: ${problems.join('; ')}`);
   const run = new Run(provider, ledger, graph.clusterUid, opts);

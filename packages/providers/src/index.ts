@@ -4,7 +4,14 @@ export * from './contract.ts';
 export { checkGraph, topologicalOrder, criticalPath } from './graph.ts';
 export { MemoryLedger } from './ledger.ts';
 export type { Ledger, LedgerEntry } from './ledger.ts';
-export { deploy, destroy, defaultRetryPolicy, defaultConcurrency, defaultCallTimeoutMs } from './engine.ts';
+export {
+  deploy,
+  destroy,
+  backoffDelayMs,
+  defaultRetryPolicy,
+  defaultConcurrency,
+  defaultCallTimeoutMs,
+} from './engine.ts';
 export type {
   RetryPolicy,
   StepAction,
