@@ -159,6 +159,44 @@ export class Clusters implements NamespaceCheck {
     return state;
   }
 
+  /**
+   * Deletes every object of a logical cluster (its segment under each resource prefix it serves,
+   * CRDs' kinds included) straight from the store, and forgets its state, so that a cluster made
+   * later under the same name starts from scratch. Returns the number of keys deleted.
+   */
+  async deleteCluster(name: string): Promise<number> {
+    if (name === 'root') throw errors.badRequest('the root cluster cannot be deleted');
+    const state = await this.get(name);
+    let deleted = 0;
+    // CRDs last, so that their kinds' objects are found through the registry first
+    const infos = [...state.allResources()].filter((i) => !i.virtual);
+    infos.sort(
+      (a, b) =>
+        Number(a.plural === 'customresourcedefinitions') - Number(b.plural === 'customresourcedefinitions'),
+    );
+    const seen = new Set<string>();
+    for (const info of infos) {
+      const prefix = resourcePrefix(info, name);
+      if (seen.has(prefix)) continue;
+      seen.add(prefix);
+      let startAfter: string | undefined;
+      for (;;) {
+        const page = await this.#kv.range(prefix, { limit: 500, startAfter });
+        startAfter = page.items.at(-1)?.key;
+        for (const kv of page.items) {
+          await this.#kv.delete(kv.key).then(
+            () => deleted++,
+            () => undefined, // already gone
+          );
+        }
+        if (!page.more || startAfter === undefined) break;
+      }
+    }
+    this.#states.delete(name);
+    for (const k of [...this.#nsCache.keys()]) if (k.startsWith(`${name}/`)) this.#nsCache.delete(k);
+    return deleted;
+  }
+
   #applyCRD(state: ClusterState, crd: KObject, deleted: boolean): void {
     const name = crd.metadata.name!;
     if (deleted) state.registry.removeCRD(name);
