@@ -91,6 +91,8 @@ export const BACKEND_CLAIM = 'kaas.dev/backend';
 
 const SCOPES = ['openid', 'profile', 'groups', 'offline_access'];
 const MAX_FORM_BYTES = 16 * 1024;
+/** as parseCredentials; also bounds the rate limiter's keys */
+const MAX_FIELD_LENGTH = 1024;
 const INVALID_LOGIN = 'Invalid username or password.';
 
 /** What one sign-in proved, kept under its account id (a fresh id per sign-in). */
@@ -304,6 +306,8 @@ export async function createOidcIssuer(opts: OidcIssuerOptions): Promise<OidcIss
     if (!backend) return sendPage(res, 400, loginPage({ ...page, error: 'Unknown identity provider.' }));
     if (!username || !password)
       return sendPage(res, 400, loginPage({ ...page, error: 'Enter a username and a password.' }));
+    if ([username, password, project].some((v) => v.length > MAX_FIELD_LENGTH))
+      return sendPage(res, 400, loginPage({ ...page, username: '', project: '', error: INVALID_LOGIN }));
     const decision = limiter.take({
       user: `${backendName}:${username}`,
       source: req.socket.remoteAddress ?? 'unknown',
@@ -327,7 +331,8 @@ export async function createOidcIssuer(opts: OidcIssuerOptions): Promise<OidcIss
       result = await backend.authenticate(credentials);
     } catch (e) {
       if (e instanceof InvalidCredentialsError) {
-        log('info', 'oidc: sign-in refused', { backend: backendName, username });
+        // not the typed name: people type their password into it
+        log('info', 'oidc: sign-in refused', { backend: backendName, source: req.socket.remoteAddress });
         return sendPage(res, 401, loginPage({ ...page, error: INVALID_LOGIN }));
       }
       log('warn', 'oidc: identity provider unavailable', {
