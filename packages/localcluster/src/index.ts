@@ -1,0 +1,11 @@
+export type { LocalClusterOptions } from './context.ts';
+export { installLocalClusterControllers } from './install.ts';
+export { kubeletVersionKey, osImageKey } from './nodes.ts';
+export {
+  filterNode,
+  matchesNodeSelection,
+  schedule,
+  scoreNode,
+  tolerates,
+  unschedulableMessage,
+} from './scheduling.ts';
