@@ -3,6 +3,7 @@ import assert from 'node:assert/strict';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { ClusterStatusSchema, LedgerEntrySchema } from '@kaas/api';
 import { MemoryStore, openStore } from '@kaas/apiserver';
 import {
   CloudError,
@@ -492,5 +493,39 @@ test('cancelling a run aborts the calls in flight and rejects; the next run conv
   );
   const r = await deploy(graph, provider, ledger, fast);
   assert.equal(r.ok, true);
+  assertOnePerNode(cloud, graph);
+});
+
+test('every ledger the engine saves is a valid Cluster status.resources (the API server would accept it)', async () => {
+  const { provider } = await localSetup({ latencyScale: 0 });
+  const graph = provider.plan(testCluster({ uid: 'uid-schema', controlPlane: 3 }));
+  let saves = 0;
+  const validating = new MemoryLedger();
+  const save = validating.save.bind(validating);
+  validating.save = async (entries) => {
+    saves++;
+    ClusterStatusSchema.parse({ resources: entries });
+    for (const e of entries) LedgerEntrySchema.parse(e);
+    return save(entries);
+  };
+  assert.equal((await deploy(graph, provider, validating, fast)).ok, true);
+  assert.equal((await destroy(validating, provider, { ...fast, clusterUid: 'uid-schema' })).ok, true);
+  assert.equal(saves, graph.nodes.length * 4, 'Creating, Created, Deleting, removed');
+});
+
+test('a resource deleted behind the ledger is made again on the next deploy', async () => {
+  const { cloud, provider } = await localSetup({ latencyScale: 0 });
+  const graph = provider.plan(testCluster({ uid: 'uid-drift' }));
+  const ledger = new MemoryLedger();
+  const first = await deploy(graph, provider, ledger, fast);
+  const dns = first.resources['dnsRecord/workers-0'];
+  const server = first.resources['server/workers-0'];
+  assert.ok(dns && server);
+  await cloud.remove('dnsRecord', dns.cloudId);
+  await cloud.remove('server', server.cloudId);
+  const r = await deploy(graph, provider, ledger, fast);
+  assert.equal(r.ok, true);
+  assert.deepEqual(r.created.sort(), ['dnsRecord/workers-0', 'server/workers-0']);
+  assert.notEqual(r.resources['server/workers-0']?.cloudId, server.cloudId);
   assertOnePerNode(cloud, graph);
 });
