@@ -40,6 +40,8 @@ echo "install-test-deps: installing ${need[*]}"
 export DEBIAN_FRONTEND=noninteractive
 for attempt in 1 2 3; do
   wait_for_dpkg
+  # a package run killed half-way ("dpkg was interrupted") blocks apt-get until it is finished
+  $SUDO dpkg --force-confold --configure -a || true
   if $SUDO apt-get update -qq && $SUDO apt-get install -y -qq --no-install-recommends "${need[@]}"; then
     exit 0
   fi

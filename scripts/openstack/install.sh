@@ -113,6 +113,9 @@ if [ -n "$missing" ]; then
   ok=0
   for attempt in 1 2 3; do
     wait_for_dpkg
+    # a package run that was killed half-way ("dpkg was interrupted") blocks every apt-get until
+    # it is finished; finishing it is a no-op when nothing is pending
+    DEBIAN_FRONTEND=noninteractive dpkg --force-confold --configure -a || true
     # shellcheck disable=SC2086
     if apt-get "${APT_OPTS[@]}" update -q &&
       apt-get "${APT_OPTS[@]}" install -y -q --no-install-recommends $missing; then

@@ -98,3 +98,44 @@ export async function keystoneForTests(env: Env = process.env): Promise<Keystone
     throw e;
   }
 }
+
+/** A clouds.yaml for this keystone with its admin credentials, for processes that read OS_CLOUD. */
+export function cloudsYamlFor(ks: KeystoneForTests, cloud = 'kaas-test'): string {
+  const c = ks.adminCredentials;
+  const auth: Record<string, string> = { auth_url: ks.authUrl };
+  const ref = (prefix: string, r: { id: string } | { name: string }) => {
+    if ('id' in r) auth[`${prefix}_id`] = r.id;
+    else auth[`${prefix}_name`] = r.name;
+  };
+  if (c.type === 'password') {
+    if ('id' in c.user) auth.user_id = c.user.id;
+    else {
+      auth.username = c.user.name;
+      ref('user_domain', c.user.domain);
+    }
+    auth.password = c.password;
+  } else {
+    if ('id' in c) auth.application_credential_id = c.id;
+    else {
+      auth.application_credential_name = c.name;
+      if ('id' in c.user) auth.user_id = c.user.id;
+      else {
+        auth.username = c.user.name;
+        ref('user_domain', c.user.domain);
+      }
+    }
+    auth.application_credential_secret = c.secret;
+  }
+  const p = ks.adminScope?.project;
+  if (p) {
+    if ('id' in p) auth.project_id = p.id;
+    else {
+      auth.project_name = p.name;
+      ref('project_domain', p.domain);
+    }
+  }
+  const entry: Record<string, unknown> = { auth };
+  if (ks.region) entry.region_name = ks.region;
+  if (ks.insecure) entry.verify = false;
+  return JSON.stringify({ clouds: { [cloud]: entry } }, null, 2);
+}
