@@ -529,3 +529,40 @@ test('a resource deleted behind the ledger is made again on the next deploy', as
   assert.notEqual(r.resources['server/workers-0']?.cloudId, server.cloudId);
   assertOnePerNode(cloud, graph);
 });
+
+test('destroy does not stall when recorded dependencies and type ranks disagree', async () => {
+  const p = new FakeProvider();
+  const tags = (id: string) => ownershipTags('uid-fake', id);
+  const put = (type: ResourceType, id: string): string => {
+    const cloudId = `c-${id}`;
+    p.resources.set(cloudId, { type, cloudId, tags: tags(id), outputs: { name: id } } as ObservedResource);
+    return cloudId;
+  };
+  const at = new Date().toISOString();
+  // A network recorded as depending on a floating IP (ranks say the opposite), and a leftover
+  // server whose rank sits between them.
+  const ledger = new MemoryLedger([
+    {
+      kind: 'floatingIp',
+      name: 'floatingIp/x',
+      id: put('floatingIp', 'floatingIp/x'),
+      provider: 'local',
+      phase: 'Created',
+      createdAt: at,
+    },
+    {
+      kind: 'network',
+      name: 'network/y',
+      id: put('network', 'network/y'),
+      provider: 'local',
+      phase: 'Created',
+      dependsOn: ['floatingIp/x'],
+      createdAt: at,
+    },
+  ]);
+  put('server', 'server/leftover');
+  const d = await destroy(ledger, p, { ...fast, clusterUid: 'uid-fake' });
+  assert.equal(d.ok, true, JSON.stringify(d.failures));
+  assert.equal(p.resources.size, 0);
+  assert.deepEqual(ledger.entries, []);
+});

@@ -395,8 +395,12 @@ class Run {
     }
     const above = (counts: number[], rank: number): number =>
       counts.slice(rank + 1).reduce((a, b) => a + b, 0);
+    // Set when the two orders (recorded dependencies, type rank) contradict each other and nothing
+    // can start: from then on only recorded dependencies count, and Conflict retries do the rest.
+    let rankOrderOff = false;
     const blocked = (i: DeleteItem): boolean => {
       if ((ledgerDependents.get(i.name) ?? 0) > 0) return true;
+      if (rankOrderOff) return false;
       const rank = resourceTypeRank[i.kind];
       return i.inLedger ? above(leftoverByRank, rank) > 0 : above(byRank, rank) > 0;
     };
@@ -411,6 +415,11 @@ class Run {
             if (running.size >= this.concurrency) break;
             if (running.has(item.name) || blocked(item)) continue;
             start(item);
+          }
+          if (running.size === 0 && present.size > 0 && !rankOrderOff) {
+            rankOrderOff = true;
+            pump();
+            return;
           }
         }
         if (running.size === 0) resolve();
