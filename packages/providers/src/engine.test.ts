@@ -41,6 +41,8 @@ class FakeProvider implements Provider {
   delayMs: Record<string, number> = {};
   fail: (op: string, id: string) => CloudError | undefined = () => undefined;
   hangFor = new Set<string>();
+  /** Ids whose next create is made and then answered with an error (the lost response). */
+  loseResponse = new Set<string>();
   inFlight = 0;
   maxInFlight = 0;
   private next = 0;
@@ -60,6 +62,7 @@ class FakeProvider implements Provider {
       await sleep(this.delayMs[node.id] ?? 0);
       const err = this.fail('ensure', node.id);
       if (err) throw err;
+      // Deliberately not idempotent: the engine alone must prevent duplicates.
       const cloudId = `c${this.next++}`;
       this.resources.set(cloudId, {
         type: node.type,
@@ -67,6 +70,7 @@ class FakeProvider implements Provider {
         tags,
         outputs: { name: node.id },
       } as ObservedResource);
+      if (this.loseResponse.delete(node.id)) throw new CloudError('CloudUnavailable', 'connection reset');
       return { cloudId, outputs: { name: node.id } };
     } finally {
       this.inFlight--;
@@ -565,4 +569,32 @@ test('destroy does not stall when recorded dependencies and type ranks disagree'
   assert.equal(d.ok, true, JSON.stringify(d.failures));
   assert.equal(p.resources.size, 0);
   assert.deepEqual(ledger.entries, []);
+});
+
+test('with a provider whose ensure is not idempotent, the engine alone prevents duplicates', async () => {
+  const nodes = [node('a'), node('b', ['a']), node('c', ['a']), node('d', ['b', 'c'])];
+  const perNode = (p: FakeProvider) =>
+    [...p.resources.values()].map((r) => r.tags[tagKeys.resourceId]).sort();
+
+  // Lost responses within one run: the retry looks the tags up first.
+  const lossy = new FakeProvider();
+  lossy.loseResponse = new Set(['network/a', 'network/c', 'network/d']);
+  const r = await deploy(graphOf(nodes), lossy, new MemoryLedger(), fast);
+  assert.equal(r.ok, true);
+  assert.deepEqual(r.adopted.sort(), ['network/a', 'network/c', 'network/d']);
+  assert.deepEqual(perNode(lossy), ['network/a', 'network/b', 'network/c', 'network/d']);
+
+  // A crash at every save: the next run adopts what the crashed one made.
+  for (let crashAfter = 1; crashAfter < nodes.length * 2; crashAfter++) {
+    const p = new FakeProvider();
+    const crashing = new CrashingLedger(crashAfter);
+    await assert.rejects(deploy(graphOf(nodes), p, crashing, fast), SimulatedCrash);
+    const again = await deploy(graphOf(nodes), p, new MemoryLedger(crashing.persisted), fast);
+    assert.equal(again.ok, true);
+    assert.deepEqual(
+      perNode(p),
+      ['network/a', 'network/b', 'network/c', 'network/d'],
+      `crash after ${crashAfter}`,
+    );
+  }
 });
