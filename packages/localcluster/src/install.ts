@@ -8,10 +8,14 @@ import { createContext } from './context.ts';
 import { addNodeController } from './nodes.ts';
 import { addScheduler } from './scheduler.ts';
 import { addKubelet } from './kubelet.ts';
+import { addReplicaSetController } from './replicaset.ts';
+import { addDeploymentController } from './deployment.ts';
 
 export function installLocalClusterControllers(manager: Manager, opts: LocalClusterOptions): void {
   const ctx = createContext(manager, opts);
   addNodeController(ctx);
   addScheduler(ctx);
   addKubelet(ctx);
+  addReplicaSetController(ctx);
+  addDeploymentController(ctx);
 }

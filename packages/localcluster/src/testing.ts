@@ -47,12 +47,12 @@ export async function startEnv(
 
 export async function until(
   pred: () => boolean | Promise<boolean>,
-  what: string | (() => string),
+  what: string | (() => string | Promise<string>),
   timeoutMs = 10_000,
 ): Promise<void> {
   const end = Date.now() + timeoutMs;
   while (!(await pred())) {
-    if (Date.now() > end) throw new Error(`timed out: ${typeof what === 'string' ? what : what()}`);
+    if (Date.now() > end) throw new Error(`timed out: ${typeof what === 'string' ? what : await what()}`);
     await new Promise((r) => setTimeout(r, 10));
   }
 }
