@@ -1,5 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { getEventListeners } from 'node:events';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -495,9 +496,11 @@ test('cancelling a run aborts the calls in flight and rejects; the next run conv
     ledger.entries.some((e) => e.phase === 'Creating'),
     'interrupted with creates in flight',
   );
-  const r = await deploy(graph, provider, ledger, fast);
+  const shutdown = new AbortController(); // e.g. a manager-wide signal that outlives every run
+  const r = await deploy(graph, provider, ledger, { ...fast, signal: shutdown.signal });
   assert.equal(r.ok, true);
   assertOnePerNode(cloud, graph);
+  assert.equal(getEventListeners(shutdown.signal, 'abort').length, 0, 'a finished run lets go of the signal');
 });
 
 test('every ledger the engine saves is a valid Cluster status.resources (the API server would accept it)', async () => {

@@ -20,6 +20,7 @@ import {
   type ResourceId,
   type ResourceType,
 } from './contract.ts';
+import { setMaxListeners } from 'node:events';
 import { checkGraph } from './graph.ts';
 import type { Ledger } from './ledger.ts';
 import { abortReason, sleep } from './util.ts';
@@ -165,12 +166,21 @@ class Run {
     this.onProgress = opts.onProgress ?? (() => undefined);
     this.random = opts.random ?? Math.random;
     this.now = opts.now ?? Date.now;
+    // One listener per call in flight: as many as the concurrency allows, by design.
+    setMaxListeners(0, this.halt.signal);
     const outer = opts.signal;
     if (outer !== undefined) {
       if (outer.aborted) this.stop(abortReason(outer));
-      else outer.addEventListener('abort', () => this.stop(abortReason(outer)), { once: true });
+      else {
+        const onOuter = (): void => this.stop(abortReason(outer));
+        outer.addEventListener('abort', onOuter, { once: true });
+        this.dispose = () => outer.removeEventListener('abort', onOuter);
+      }
     }
   }
+
+  /** Detaches from the caller's signal (which may outlive many runs). */
+  dispose: () => void = () => undefined;
 
   async load(): Promise<void> {
     for (const e of await this.ledger.load()) this.entries.set(e.name, e);
@@ -505,6 +515,14 @@ export async function deploy(
   if (problems.length > 0)
     throw new CloudError('InvalidSpec', `invalid resource graph: ${problems.join('; ')}`);
   const run = new Run(provider, ledger, graph.clusterUid, opts);
+  try {
+    return await deployRun(run, graph, opts);
+  } finally {
+    run.dispose();
+  }
+}
+
+async function deployRun(run: Run, graph: ResourceGraph, opts: EngineOptions): Promise<DeployResult> {
   await run.load();
 
   const result: DeployResult = {
@@ -609,6 +627,14 @@ export async function destroy(
   opts: DestroyOptions,
 ): Promise<DestroyResult> {
   const run = new Run(provider, ledger, opts.clusterUid, opts);
+  try {
+    return await destroyRun(run, provider, opts);
+  } finally {
+    run.dispose();
+  }
+}
+
+async function destroyRun(run: Run, provider: Provider, opts: DestroyOptions): Promise<DestroyResult> {
   await run.load();
   const clusterTags = ownershipTags(opts.clusterUid);
   const result: DestroyResult = { ok: false, deleted: 0, failures: [], remaining: [] };
