@@ -1,5 +1,5 @@
 // `npm run bench [section...]`: measures the API server on this machine and writes
-// docs/benchmarks.md. Sections: creates, etcd, mixed, watch, memory (default: all).
+// docs/benchmarks.md. Sections: creates, etcd, mixed, watch, memory, tokenreview (default: all).
 // Benchmarks are not tests: they print figures, they do not pass or fail.
 import { execFileSync, spawn } from 'node:child_process';
 import { mkdtemp, writeFile, readFile, mkdir, rm } from 'node:fs/promises';
@@ -18,10 +18,11 @@ import {
   startServer,
 } from './lib.ts';
 import { startEtcdForBench } from './etcd.ts';
+import { tokenReviewHits, tokenReviewMisses } from './auth.ts';
 
 const sections = process.argv.slice(2).length
   ? process.argv.slice(2)
-  : ['creates', 'etcd', 'mixed', 'watch', 'memory'];
+  : ['creates', 'etcd', 'mixed', 'watch', 'memory', 'tokenreview'];
 const results: { section: string; lines: string[] }[] = [];
 const say = (section: string, line: string) => {
   console.log(`[${section}] ${line}`);
@@ -390,7 +391,12 @@ async function memory() {
 
 import https from 'node:https';
 
-const all: Record<string, () => Promise<void>> = { creates, etcd, mixed, watch, memory };
+async function tokenreview() {
+  await tokenReviewHits((l) => say('tokenreview', l));
+  await tokenReviewMisses((l) => say('tokenreview', l));
+}
+
+const all: Record<string, () => Promise<void>> = { creates, etcd, mixed, watch, memory, tokenreview };
 for (const sct of sections) {
   const f = all[sct];
   if (!f) throw new Error(`unknown section ${sct}; known: ${Object.keys(all).join(', ')}`);
