@@ -1,0 +1,41 @@
+// @kaas/clusters: the Cluster reconciler (cloud resources through the provider's graph and the
+// ledger, the logical cluster with its nodes, namespaces and RBAC, managed services) and the
+// managed-services mechanism (catalog, applier, health).
+export { ClusterController, addClusterController, clusterFinalizer, localClusterName } from './reconciler.ts';
+export type { ClusterControllerOptions } from './reconciler.ts';
+export {
+  builtinCatalog,
+  serviceImages,
+  serviceLabels,
+  servicesNamespace,
+  managedByValue,
+  kubernetesAuthVersion,
+} from './catalog.ts';
+export type { ServiceCatalog, RenderedService } from './catalog.ts';
+export {
+  applyServices,
+  withOwnership,
+  workloadProblem,
+  managedKinds,
+  appliedHashAnnotation,
+} from './applier.ts';
+export type { ApplyResult, ServiceHealth } from './applier.ts';
+export {
+  mergeConditions,
+  readyCondition,
+  errorCondition,
+  failed,
+  conditionOrder,
+  partConditions,
+} from './conditions.ts';
+export type { ConditionValue, PartCondition } from './conditions.ts';
+export {
+  desiredNode,
+  kubeletVersion,
+  podCidrFor,
+  orderServers,
+  nodeLabels,
+  controlPlaneTaint,
+  kubeletVersionAnnotation,
+} from './nodes.ts';
+export type { ServerInfo } from './nodes.ts';
