@@ -4,6 +4,10 @@ import { mkdir, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { ApiServer, ensurePki, openStore, renderKubeconfig } from '@kaas/apiserver';
 import { installManagementAPI } from './management.ts';
+import { Manager } from '@kaas/controllers';
+import { addClusterController } from '@kaas/clusters';
+import { installLocalClusterControllers } from '@kaas/localcluster';
+import { LocalCloud } from '@kaas/providers/local';
 import type { AuthBackendName } from './auth.ts';
 import { defaultAdminRole, setupAuth } from './auth.ts';
 
@@ -141,6 +145,21 @@ export async function runServer(flags: ServerFlags, signal?: AbortSignal): Promi
     }),
     { mode: 0o600 },
   );
+  // the controllers: Clusters (cloud, nodes, services) and the local clusters' kubelets and
+  // workload controllers, on the same store; they run while this process holds the Lease
+  // SQLite is one process's file: no standby to elect (and a restart after kill -9 need not wait
+  // out the dead holder's Lease); etcd may be shared by several servers
+  const manager = new Manager({ server, kv, log, leaderElection: flags.storage === 'etcd' });
+  addClusterController({
+    manager,
+    server,
+    cloud: await LocalCloud.open({ store: kv }),
+    baseUrl: url,
+    dataDir,
+    log,
+  });
+  installLocalClusterControllers(manager, { dataDir });
+  await manager.start();
   console.log(`KaaS API server listening on ${url} (storage: ${flags.storage})`);
   console.log(`admin kubeconfig: ${kubeconfigPath}`);
   console.log(`  kubectl --kubeconfig ${kubeconfigPath} get namespaces`);
@@ -161,6 +180,7 @@ export async function runServer(flags: ServerFlags, signal?: AbortSignal): Promi
     signal?.addEventListener('abort', stop, { once: true });
   });
   console.log('shutting down');
+  await manager.stop();
   auth.close();
   await server.close();
   await kv.close();
