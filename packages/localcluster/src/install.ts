@@ -10,6 +10,10 @@ import { addScheduler } from './scheduler.ts';
 import { addKubelet } from './kubelet.ts';
 import { addReplicaSetController } from './replicaset.ts';
 import { addDeploymentController } from './deployment.ts';
+import { addDaemonSetController } from './daemonset.ts';
+import { addStatefulSetController } from './statefulset.ts';
+import { addServiceControllers } from './services.ts';
+import { addVolumeControllers } from './volumes.ts';
 
 export function installLocalClusterControllers(manager: Manager, opts: LocalClusterOptions): void {
   const ctx = createContext(manager, opts);
@@ -18,4 +22,8 @@ export function installLocalClusterControllers(manager: Manager, opts: LocalClus
   addKubelet(ctx);
   addReplicaSetController(ctx);
   addDeploymentController(ctx);
+  addDaemonSetController(ctx);
+  addStatefulSetController(ctx);
+  addServiceControllers(ctx);
+  addVolumeControllers(ctx);
 }

@@ -38,7 +38,10 @@ export function isPodAvailable(pod: KObject, minReadySeconds: number, nowMs: num
 const expiryMs = 30_000;
 
 export class Expectations {
-  readonly #m = new Map<string, { adds: Map<string, number>; dels: Map<string, number> }>();
+  readonly #m = new Map<
+    string,
+    { adds: Map<string, { at: number; tag: string }>; dels: Map<string, number> }
+  >();
 
   #of(owner: string) {
     let e = this.#m.get(owner);
@@ -46,8 +49,9 @@ export class Expectations {
     return e;
   }
 
-  created(owner: string, podKey: string): void {
-    this.#of(owner).adds.set(podKey, Date.now());
+  /** `tag` says what the pod is for (a DaemonSet's node), returned by pending(). */
+  created(owner: string, podKey: string, tag = ''): void {
+    this.#of(owner).adds.set(podKey, { at: Date.now(), tag });
   }
 
   deleted(owner: string, podKey: string): void {
@@ -62,14 +66,21 @@ export class Expectations {
    * What the cache does not show yet: created pods not seen, and deleted pods still seen.
    * Entries the cache caught up with (or that are too old to trust) are dropped.
    */
-  pending(owner: string, inCache: (podKey: string) => boolean): { adds: string[]; dels: Set<string> } {
+  pending(
+    owner: string,
+    inCache: (podKey: string) => boolean,
+  ): { adds: string[]; addTags: string[]; dels: Set<string> } {
     const e = this.#m.get(owner);
-    if (!e) return { adds: [], dels: new Set() };
+    if (!e) return { adds: [], addTags: [], dels: new Set() };
     const now = Date.now();
-    for (const [k, at] of e.adds) if (inCache(k) || now - at > expiryMs) e.adds.delete(k);
+    for (const [k, a] of e.adds) if (inCache(k) || now - a.at > expiryMs) e.adds.delete(k);
     for (const [k, at] of e.dels) if (!inCache(k) || now - at > expiryMs) e.dels.delete(k);
     if (!e.adds.size && !e.dels.size) this.#m.delete(owner);
-    return { adds: [...e.adds.keys()], dels: new Set(e.dels.keys()) };
+    return {
+      adds: [...e.adds.keys()],
+      addTags: [...e.adds.values()].map((a) => a.tag),
+      dels: new Set(e.dels.keys()),
+    };
   }
 }
 

@@ -1,0 +1,208 @@
+// Services: EndpointSlices (discovery.k8s.io/v1) for Services with a selector, from the pods it
+// selects that have an IP (ready ones as ready endpoints, as upstream), and addresses for
+// Services of type LoadBalancer.
+import { createHash } from 'node:crypto';
+import type { KObject } from '@kaas/apiserver';
+import { isAlreadyExists, isConflict, isNotFound, parseObjectKey } from '@kaas/controllers';
+import type { Ctx } from './context.ts';
+import { idx, keyOf } from './context.ts';
+import { isPodReady, jsonEqual, mapMatches, ownerReference } from './util.ts';
+
+export const serviceNameLabel = 'kubernetes.io/service-name';
+export const managedByLabel = 'endpointslice.kubernetes.io/managed-by';
+const managedBy = 'endpointslice-controller.k8s.io';
+
+/** A Service port's target on a pod: a number, or a named container port. */
+function targetPort(port: any, pod: KObject | undefined): number | undefined {
+  const t = port.targetPort ?? port.port;
+  if (typeof t === 'number') return t;
+  if (/^\d+$/.test(String(t))) return Number(t);
+  for (const c of (pod?.spec?.containers ?? []) as any[])
+    for (const p of c.ports ?? [])
+      if (p.name === t && (p.protocol ?? 'TCP') === (port.protocol ?? 'TCP')) return p.containerPort;
+  return undefined;
+}
+
+/** The EndpointSlice the Service should have (metadata without resourceVersion). */
+export function desiredSlice(svc: KObject, pods: readonly KObject[]): KObject {
+  const selected = pods
+    .filter(
+      (p) =>
+        p.status?.podIP &&
+        !p.metadata.deletionTimestamp &&
+        p.status?.phase !== 'Succeeded' &&
+        p.status?.phase !== 'Failed',
+    )
+    .sort((a, b) => String(a.metadata.name).localeCompare(b.metadata.name!));
+  const ports = ((svc.spec?.ports ?? []) as any[])
+    .map((p) => ({ name: p.name ?? '', port: targetPort(p, selected[0]), protocol: p.protocol ?? 'TCP' }))
+    .filter((p) => p.port !== undefined);
+  return {
+    apiVersion: 'discovery.k8s.io/v1',
+    kind: 'EndpointSlice',
+    metadata: {
+      name: `${svc.metadata.name}-${createHash('sha256').update(String(svc.metadata.uid)).digest('hex').slice(0, 5)}`,
+      namespace: svc.metadata.namespace,
+      labels: { [serviceNameLabel]: svc.metadata.name!, [managedByLabel]: managedBy },
+      ownerReferences: [ownerReference(svc) as any],
+    },
+    addressType: 'IPv4',
+    endpoints: selected.map((p) => {
+      const ready = isPodReady(p);
+      return {
+        addresses: [p.status.podIP],
+        conditions: { ready, serving: ready, terminating: false },
+        ...(p.spec?.nodeName ? { nodeName: p.spec.nodeName } : {}),
+        targetRef: {
+          kind: 'Pod',
+          namespace: p.metadata.namespace,
+          name: p.metadata.name,
+          uid: p.metadata.uid,
+        },
+      };
+    }),
+    ports,
+  };
+}
+
+/** 172.31.0.0/16 without .0.0 and .255.255: the host part from a hash, probing past `used`. */
+export function pickAddress(seed: string, used: ReadonlySet<string>): string | undefined {
+  const h = createHash('sha256').update(seed).digest().readUInt32BE(0);
+  const size = 65534;
+  for (let i = 0; i < size; i++) {
+    const n = ((h + i) % size) + 1;
+    const ip = `172.31.${n >> 8}.${n & 255}`;
+    if (!used.has(ip)) return ip;
+  }
+  return undefined;
+}
+
+export function addServiceControllers(ctx: Ctx): void {
+  const { inf, client } = ctx;
+
+  const servicesSelecting = (cluster: string, pod: KObject): string[] =>
+    inf.services
+      .byIndex(idx.namespace, `${cluster}/${pod.metadata.namespace}`)
+      .filter((s) => s.spec?.selector && mapMatches(s.spec.selector, pod.metadata.labels))
+      .map((s) => keyOf(cluster, s));
+
+  ctx.manager.add({
+    name: 'localcluster-endpointslices',
+    workers: 4,
+    watches: [
+      { informer: inf.services },
+      {
+        informer: inf.pods,
+        keys: (e) => {
+          const keys = servicesSelecting(e.cluster, e.obj);
+          if (e.oldObj)
+            for (const k of servicesSelecting(e.cluster, e.oldObj)) if (!keys.includes(k)) keys.push(k);
+          return keys;
+        },
+      },
+      {
+        informer: inf.endpointslices,
+        keys: (e) => {
+          const svc = e.obj.metadata.labels?.[serviceNameLabel];
+          return svc && e.obj.metadata.labels?.[managedByLabel] === managedBy
+            ? `${e.cluster}/${e.obj.metadata.namespace}/${svc}`
+            : undefined;
+        },
+      },
+    ],
+    async reconcile(key) {
+      const { cluster, namespace } = parseObjectKey(key);
+      if (!ctx.isLocal(cluster)) return;
+      const svc = inf.services.get(key);
+      if (!svc || svc.metadata.deletionTimestamp || !svc.spec?.selector) return; // the GC removes slices
+      const pods = inf.pods
+        .byIndex(idx.namespace, `${cluster}/${namespace}`)
+        .filter((p) => mapMatches(svc.spec.selector, p.metadata.labels));
+      const want = desiredSlice(svc, pods);
+      const mine = inf.endpointslices
+        .byIndex(idx.owner, `${cluster}/${namespace}/${svc.metadata.uid}`)
+        .filter((s) => s.metadata.labels?.[managedByLabel] === managedBy);
+      try {
+        for (const s of mine.filter((s) => s.metadata.name !== want.metadata.name))
+          await client.delete({
+            cluster,
+            apiVersion: 'discovery.k8s.io/v1',
+            kind: 'EndpointSlice',
+            namespace,
+            name: s.metadata.name!,
+          });
+        const have = mine.find((s) => s.metadata.name === want.metadata.name);
+        if (!have) {
+          await client.create(cluster, want).catch((e: unknown) => {
+            if (!isAlreadyExists(e)) throw e;
+          });
+          return;
+        }
+        const same =
+          jsonEqual(have.endpoints ?? [], want.endpoints) &&
+          jsonEqual(have.ports ?? [], want.ports) &&
+          jsonEqual(have.metadata.labels, want.metadata.labels);
+        if (same) return;
+        await client.update(cluster, {
+          ...want,
+          metadata: { ...have.metadata, labels: want.metadata.labels },
+        });
+      } catch (e) {
+        if (isConflict(e) || isNotFound(e)) return;
+        throw e;
+      }
+    },
+  });
+
+  // LoadBalancer addresses. One worker, so two Services of a cluster never get one address.
+  const assigned = new Map<string, string>();
+  ctx.manager.add({
+    name: 'localcluster-loadbalancers',
+    workers: 1,
+    watches: [{ informer: inf.services }],
+    async reconcile(key) {
+      const { cluster } = parseObjectKey(key);
+      if (!ctx.isLocal(cluster)) return;
+      const svc = inf.services.get(key);
+      if (!svc) {
+        assigned.delete(key);
+        return;
+      }
+      const ingress = (svc.status?.loadBalancer?.ingress ?? []) as { ip?: string }[];
+      const isLB = svc.spec?.type === 'LoadBalancer' && !svc.metadata.deletionTimestamp;
+      let want: { ip: string; ipMode: string }[] = [];
+      if (isLB) {
+        let ip = ingress[0]?.ip ?? assigned.get(key);
+        if (!ip) {
+          if (ctx.opts.loadBalancerAddress) ip = await ctx.opts.loadBalancerAddress(cluster, svc);
+          else {
+            const used = new Set<string>();
+            for (const s of inf.services.byIndex(idx.cluster, cluster)) {
+              if (s === svc) continue;
+              for (const i of (s.status?.loadBalancer?.ingress ?? []) as { ip?: string }[])
+                if (i.ip) used.add(i.ip);
+            }
+            for (const [k, a] of assigned) if (k !== key && k.startsWith(`${cluster}/`)) used.add(a);
+            ip = pickAddress(`${cluster}/${svc.metadata.namespace}/${svc.metadata.name}`, used);
+          }
+        }
+        if (!ip) throw new Error(`no LoadBalancer address left for ${key}`);
+        assigned.set(key, ip);
+        want = [{ ip, ipMode: 'VIP' }];
+      } else assigned.delete(key);
+      if (jsonEqual(ingress, want) || (!isLB && ingress.length === 0)) {
+        if (isLB && ingress.length) assigned.delete(key); // the cache shows it now
+        return;
+      }
+      try {
+        await client.updateStatus(cluster, {
+          ...structuredClone(svc),
+          status: { ...(svc.status ?? {}), loadBalancer: want.length ? { ingress: want } : {} },
+        });
+      } catch (e) {
+        if (isConflict(e) || isNotFound(e)) return;
+        throw e;
+      }
+    },
+  });
+}
