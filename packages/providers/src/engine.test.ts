@@ -18,7 +18,14 @@ import {
   type ResourceType,
   type Tags,
 } from './contract.ts';
-import { backoffDelayMs, deploy, destroy, type EngineOptions, type ProgressEvent } from './engine.ts';
+import {
+  backoffDelayMs,
+  deploy,
+  destroy,
+  type DeployResult,
+  type EngineOptions,
+  type ProgressEvent,
+} from './engine.ts';
 import { criticalPath } from './graph.ts';
 import { MemoryLedger } from './ledger.ts';
 import { LocalCloud } from './local/localCloud.ts';
@@ -231,12 +238,22 @@ test('a crash between the cloud call and the ledger record, at every point, conv
   const cluster = testCluster({ uid: 'uid-crash', pools: [{ name: 'workers', replicas: 2 }] });
   const probe = await localSetup({ latencyScale: 0 });
   const graph = probe.provider.plan(cluster);
-  const totalSaves = graph.nodes.length * 2;
   let unrecorded = 0;
-  for (let crashAfter = 1; crashAfter < totalSaves; crashAfter += 3) {
+  let crashes = 0;
+  // Saves are grouped when steps finish together, so their number varies: crash at every other
+  // save until a run gets through without crashing.
+  for (let crashAfter = 1; ; crashAfter += 2) {
     const { cloud, provider } = await localSetup({ latencyScale: 0.002, vmBootSeconds: 5 });
     const crashing = new CrashingLedger(crashAfter);
-    await assert.rejects(deploy(graph, provider, crashing, fast), SimulatedCrash);
+    const outcome: DeployResult | Error = await deploy(graph, provider, crashing, fast).catch(
+      (err: unknown) => err as Error,
+    );
+    if (!(outcome instanceof Error)) {
+      assert.equal(outcome.ok, true);
+      break;
+    }
+    assert.ok(outcome instanceof SimulatedCrash, outcome.message);
+    crashes++;
     // Resources the cloud made whose ids never reached the ledger: the case under test.
     const recorded = new Set(crashing.persisted.map((e) => e.id));
     unrecorded += cloud.list().filter((r) => !recorded.has(r.cloudId)).length;
@@ -259,6 +276,7 @@ test('a crash between the cloud call and the ledger record, at every point, conv
     assert.deepEqual(await provider.findByTags(ownershipTags('uid-crash')), []);
     assert.equal(cloud.count(), 0);
   }
+  assert.ok(crashes >= 5, `${crashes} crash points`);
   assert.ok(unrecorded >= 3, `created but unrecorded at ${unrecorded} crash points`);
 });
 
@@ -517,7 +535,8 @@ test('every ledger the engine saves is a valid Cluster status.resources (the API
   };
   assert.equal((await deploy(graph, provider, validating, fast)).ok, true);
   assert.equal((await destroy(validating, provider, { ...fast, clusterUid: 'uid-schema' })).ok, true);
-  assert.equal(saves, graph.nodes.length * 4, 'Creating, Created, Deleting, removed');
+  // Creating, Created, Deleting, removed: at most four saves per node, fewer when grouped.
+  assert.ok(saves > 0 && saves < graph.nodes.length * 4, `${saves} saves for ${graph.nodes.length} nodes`);
 });
 
 test('a resource deleted behind the ledger is made again on the next deploy', async () => {

@@ -153,7 +153,8 @@ class Run {
   /** Aborted when the ledger cannot be saved or the caller cancels: the run is over. */
   readonly halt = new AbortController();
   entries = new Map<ResourceId, LedgerEntry>();
-  private saving: Promise<void> = Promise.resolve();
+  private pending: PromiseWithResolvers<void> | undefined;
+  private saveRunning = false;
   private fatal: Error | undefined;
 
   constructor(provider: Provider, ledger: Ledger, clusterUid: string, opts: EngineOptions) {
@@ -196,23 +197,48 @@ class Run {
     return this.fatal;
   }
 
-  /** Applies a change to the ledger and saves the whole of it; saves run one at a time, in order. */
+  /**
+   * Applies a change to the ledger and resolves once a save that includes it has finished. Saves
+   * run one at a time; changes made while one runs share the next (group commit), so a wide graph
+   * does not queue one status write per step.
+   */
   commit(change: (entries: Map<ResourceId, LedgerEntry>) => void): Promise<void> {
     if (this.fatal !== undefined) return Promise.reject(this.fatal);
     change(this.entries);
-    const snapshot = structuredClone([...this.entries.values()]);
-    const saved = this.saving.then(async () => {
+    let batch = this.pending;
+    if (batch === undefined) {
+      batch = Promise.withResolvers<void>();
+      batch.promise.catch(() => undefined); // callers get it; never unhandled
+      this.pending = batch;
+      if (!this.saveRunning) void this.saveNext();
+    }
+    return batch.promise;
+  }
+
+  /** Changes waiting for the next save (a method: the field changes across awaits). */
+  private queued(): PromiseWithResolvers<void> | undefined {
+    return this.pending;
+  }
+
+  private async saveNext(): Promise<void> {
+    const batch = this.pending;
+    if (batch === undefined) return;
+    this.pending = undefined;
+    this.saveRunning = true;
+    try {
       if (this.fatal !== undefined) throw this.fatal;
-      try {
-        await this.ledger.save(snapshot);
-      } catch (err) {
-        // The record of what exists is lost past this point: act as a crashed process would.
-        this.stop(err as Error);
-        throw err;
-      }
-    });
-    this.saving = saved.catch(() => undefined);
-    return saved;
+      await this.ledger.save(structuredClone([...this.entries.values()]));
+      batch.resolve();
+    } catch (err) {
+      // The record of what exists is lost past this point: act as a crashed process would.
+      this.stop(err as Error);
+      batch.reject(err);
+      this.queued()?.reject(err);
+      this.pending = undefined;
+    } finally {
+      this.saveRunning = false;
+    }
+    if (this.queued() !== undefined) await this.saveNext();
   }
 
   /** One cloud call with the per-call timeout; also aborted when the run halts. */
