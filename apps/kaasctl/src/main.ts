@@ -5,6 +5,7 @@ import { Command, CommanderError } from 'commander';
 import { serverCommand } from './commands/server.ts';
 import { clusterCommand, getCommand } from './commands/cluster.ts';
 import { authCommand, userCommand } from './commands/auth.ts';
+import { addDestroyCommand, addGetNodesCommand, kubeconfigCommand } from './commands/lifecycle.ts';
 
 export function buildProgram(): Command {
   const program = new Command('kaasctl')
@@ -15,8 +16,13 @@ export function buildProgram(): Command {
     .showHelpAfterError('(run with --help for usage and examples)')
     .exitOverride();
   program.addCommand(serverCommand());
-  program.addCommand(clusterCommand());
-  program.addCommand(getCommand());
+  const cluster = clusterCommand();
+  addDestroyCommand(cluster);
+  program.addCommand(cluster);
+  const get = getCommand();
+  addGetNodesCommand(get);
+  program.addCommand(get);
+  program.addCommand(kubeconfigCommand());
   program.addCommand(authCommand());
   program.addCommand(userCommand());
   return program;

@@ -7,6 +7,7 @@ import { Command, Option } from 'commander';
 import { stringify } from 'yaml';
 import * as k8s from '@kubernetes/client-node';
 import { formatProblem, parseBootstrap } from '@kaas/api';
+import { ProgressPrinter, parseTimeout, toApiError, waitForReady } from './lifecycle.ts';
 
 export const exitCodes = { ok: 0, failed: 1, usage: 2, invalid: 3, unreachable: 4 } as const;
 
@@ -41,9 +42,13 @@ export function clusterCommand(): Command {
   const cluster = new Command('cluster').description('Deploy and manage clusters from a bootstrap file.');
   cluster
     .command('deploy')
-    .description('Validate a bootstrap file and create its clusters in the management API.')
+    .description(
+      'Validate a bootstrap file, create or update its clusters, and wait until they are Ready (infrastructure, control plane, nodes, managed services), with progress on stderr.',
+    )
     .requiredOption('-f, --file <bootstrap.yaml>', 'the bootstrap file')
     .option('--dry-run', 'only validate the file; create nothing')
+    .option('--no-wait', 'return once the clusters are recorded; do not wait for Ready')
+    .option('--timeout <duration>', 'how long to wait for Ready (90s, 10m, 1h)', '15m')
     .option('--kubeconfig <path>', 'kubeconfig of the management API', defaultKubeconfig)
     .addHelpText(
       'after',
@@ -52,59 +57,104 @@ Examples:
   # Check a file without creating anything (every problem is listed with file:line:column):
   kaasctl cluster deploy -f examples/bootstrap.yaml --dry-run
 
-  # Create the clusters it describes in the management API started by \`npm start\`:
+  # Create the clusters it describes and wait until they are Ready (progress on stderr):
   kaasctl cluster deploy -f examples/bootstrap.yaml
 
-Exit codes: 0 ok, 2 usage, 3 the file is invalid (nothing created), 4 the management API is unreachable.`,
+  # Record them and return at once; follow with \`kaasctl get clusters\`:
+  kaasctl cluster deploy -f examples/bootstrap.yaml --no-wait
+
+Exit codes: 0 Ready, 1 failed (a coded condition such as QuotaExceeded, with its message) or timed
+out, 2 usage, 3 the file is invalid (nothing created), 4 the management API is unreachable.`,
     )
-    .action(async (o: { file: string; dryRun?: boolean; kubeconfig: string }) => {
-      let text: string;
-      try {
-        text = await readFile(o.file, 'utf8');
-      } catch (e) {
-        console.error(`error: cannot read ${o.file}: ${(e as Error).message}`);
-        process.exitCode = exitCodes.usage;
-        return;
-      }
-      const { objects, problems } = parseBootstrap(text, basename(o.file));
-      if (problems.length) {
-        for (const p of problems) console.error(formatProblem(p));
-        console.error(
-          `${problems.length} problem${problems.length === 1 ? '' : 's'} in ${o.file}; nothing was created.`,
-        );
-        process.exitCode = exitCodes.invalid;
-        return;
-      }
-      if (o.dryRun) {
-        console.log(`${o.file} is valid: ${objects.map((x) => `${x.kind}/${x.metadata.name}`).join(', ')}`);
-        return;
-      }
-      try {
-        const api = loadKubeconfig(o.kubeconfig).makeApiClient(k8s.KubernetesObjectApi);
-        for (const obj of objects) {
-          const spec = obj as unknown as k8s.KubernetesObject;
-          try {
-            await api.create(spec);
-            console.log(`${obj.kind}/${obj.metadata.name} created`);
-          } catch (e) {
-            if ((e as { code?: number }).code !== 409) throw e;
-            const current = await api.read(spec as Parameters<typeof api.read>[0]);
-            await api.replace({
-              ...spec,
-              metadata: { ...spec.metadata, resourceVersion: current.metadata?.resourceVersion },
-            });
-            console.log(`${obj.kind}/${obj.metadata.name} updated`);
-          }
+    .action(
+      async (o: { file: string; dryRun?: boolean; wait: boolean; timeout: string; kubeconfig: string }) => {
+        let timeoutMs: number;
+        try {
+          timeoutMs = parseTimeout(o.timeout);
+        } catch (e) {
+          console.error(`error: ${(e as Error).message}`);
+          process.exitCode = exitCodes.usage;
+          return;
         }
-        console.log(
-          'The clusters are recorded in the management API; `kaasctl get clusters` shows their conditions.',
-        );
-      } catch (e) {
-        const d = describeError(e, o.kubeconfig);
-        console.error(`error: ${d.message}`);
-        process.exitCode = d.code;
-      }
-    });
+        let text: string;
+        try {
+          text = await readFile(o.file, 'utf8');
+        } catch (e) {
+          console.error(`error: cannot read ${o.file}: ${(e as Error).message}`);
+          process.exitCode = exitCodes.usage;
+          return;
+        }
+        const { objects, problems } = parseBootstrap(text, basename(o.file));
+        if (problems.length) {
+          for (const p of problems) console.error(formatProblem(p));
+          console.error(
+            `${problems.length} problem${problems.length === 1 ? '' : 's'} in ${o.file}; nothing was created.`,
+          );
+          process.exitCode = exitCodes.invalid;
+          return;
+        }
+        if (o.dryRun) {
+          console.log(`${o.file} is valid: ${objects.map((x) => `${x.kind}/${x.metadata.name}`).join(', ')}`);
+          return;
+        }
+        try {
+          const api = loadKubeconfig(o.kubeconfig).makeApiClient(k8s.KubernetesObjectApi);
+          for (const obj of objects) {
+            const spec = obj as unknown as k8s.KubernetesObject;
+            try {
+              await api.create(spec);
+              console.log(`${obj.kind}/${obj.metadata.name} created`);
+            } catch (e) {
+              if ((e as { code?: number }).code !== 409) throw e;
+              const current = await api.read(spec as Parameters<typeof api.read>[0]);
+              await api.replace({
+                ...spec,
+                metadata: { ...spec.metadata, resourceVersion: current.metadata?.resourceVersion },
+              });
+              console.log(`${obj.kind}/${obj.metadata.name} updated`);
+            }
+          }
+          const clusters = objects.filter((x) => x.kind === 'Cluster');
+          if (!o.wait || clusters.length === 0) {
+            console.log(
+              'The clusters are recorded in the management API; `kaasctl get clusters` shows their conditions.',
+            );
+            return;
+          }
+          const customObjects = loadKubeconfig(o.kubeconfig).makeApiClient(k8s.CustomObjectsApi);
+          for (const c of clusters) {
+            const namespace = c.metadata.namespace ?? 'default';
+            console.error(
+              `waiting for cluster ${namespace}/${c.metadata.name} to be Ready (timeout ${o.timeout})`,
+            );
+            const r = await waitForReady(customObjects, namespace, c.metadata.name, {
+              timeoutMs,
+              progress: new ProgressPrinter(),
+            });
+            if (r.code !== exitCodes.ok) {
+              console.error(`error: ${r.message}`);
+              process.exitCode = r.code;
+              return;
+            }
+            console.log(
+              `cluster ${namespace}/${c.metadata.name} is Ready: ${r.cluster?.status?.endpoint ?? ''}`,
+            );
+            console.log(
+              `  kaasctl kubeconfig get ${c.metadata.name}${namespace === 'default' ? '' : ` -n ${namespace}`} --admin --output-file .kaas/${c.metadata.name}.kubeconfig`,
+            );
+          }
+        } catch (e) {
+          if ((e as Error).name === 'ApiError') {
+            console.error(`error: ${(e as Error).message}`);
+            process.exitCode = toApiError(e).exitCode;
+            return;
+          }
+          const d = describeError(e, o.kubeconfig);
+          console.error(`error: ${d.message}`);
+          process.exitCode = d.code;
+        }
+      },
+    );
   return cluster;
 }
 
