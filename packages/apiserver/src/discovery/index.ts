@@ -71,6 +71,17 @@ function apiResources(registry: ResourceRegistry, info: ResourceInfo): object[] 
       verbs: ['update'],
     });
   }
+  if (info.group === '' && info.plural === 'serviceaccounts') {
+    out.push({
+      name: 'serviceaccounts/token',
+      singularName: '',
+      namespaced: true,
+      group: 'authentication.k8s.io',
+      version: 'v1',
+      kind: 'TokenRequest',
+      verbs: ['create'],
+    });
+  }
   for (const sub of info.subresources ?? []) {
     if (sub === 'scale') {
       out.push({
@@ -111,6 +122,13 @@ function aggregatedResource(info: ResourceInfo): object {
       subresource: 'finalize',
       responseKind: { group: '', version: 'v1', kind: 'Namespace' },
       verbs: ['update'],
+    });
+  }
+  if (info.group === '' && info.plural === 'serviceaccounts') {
+    subs.push({
+      subresource: 'token',
+      responseKind: { group: 'authentication.k8s.io', version: 'v1', kind: 'TokenRequest' },
+      verbs: ['create'],
     });
   }
   for (const sub of info.subresources ?? []) {

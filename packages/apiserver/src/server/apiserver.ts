@@ -36,6 +36,7 @@ import type { WatchEventType } from './watch.ts';
 import { buildFilter, toTableResponse, validation } from './wiring.ts';
 import { GarbageCollector } from './gc.ts';
 import { LeaseElector } from './lease.ts';
+import { ServiceAccountTokens } from './serviceaccounts.ts';
 import type { Requester, VirtualHandler } from './clusters.ts';
 import type { Attributes, PolicyRule, UserRef } from '../authz/rbac.ts';
 import { forbiddenMessage, superuserGroup } from '../authz/rbac.ts';
@@ -116,6 +117,8 @@ export class ApiServer {
   readonly metrics = new ApiMetrics();
   readonly clusters: Clusters;
   readonly rest: RestStorage;
+  /** TokenRequest and the service account token authenticator */
+  readonly serviceAccountTokens: ServiceAccountTokens;
   readonly #o: ApiServerOptions;
   readonly #maxBody: number;
   readonly #gc: GarbageCollector | undefined;
@@ -129,6 +132,7 @@ export class ApiServer {
     this.#maxBody = o.maxBodyBytes ?? defaultMaxBodyBytes;
     const clock = o.clock ?? Date.now;
     this.clusters = new Clusters(o.kv);
+    this.serviceAccountTokens = new ServiceAccountTokens(o.kv, clock);
     this.rest = new RestStorage({
       kv: o.kv,
       clock,
@@ -316,6 +320,8 @@ export class ApiServer {
       const id = identityFromCertificate(sock.getPeerCertificate?.() as never);
       if (id) return { username: id.user, groups: [...id.groups, 'system:authenticated'] };
     }
+    const sa = await this.#serviceAccount(req, cluster);
+    if (sa) return sa;
     for (const a of this.#o.authenticators ?? []) {
       const u = await a(req, { cluster });
       if (u) return u;
@@ -375,6 +381,52 @@ export class ApiServer {
     }
   }
 
+  /** A service account JWT of this cluster whose account (and bound object) still exist. */
+  async #serviceAccount(req: IncomingMessage, cluster: string): Promise<UserInfo | null> {
+    const m = /^Bearer +(eyJ[A-Za-z0-9_.-]+) *$/i.exec(req.headers.authorization ?? '');
+    if (!m) return null;
+    const claims = await this.serviceAccountTokens.verify(m[1]!, cluster);
+    if (!claims) return null;
+    const k = claims['kubernetes.io'];
+    const state = await this.clusters.get(cluster);
+    const exists = async (kind: 'ServiceAccount' | 'Pod' | 'Secret', name: string, uid: string) => {
+      const info = state.resourceByKind('v1', kind)!;
+      try {
+        const obj = await this.rest.get({ cluster, info, namespace: k.namespace }, name);
+        return obj.metadata.uid === uid && !obj.metadata.deletionTimestamp;
+      } catch (e) {
+        if (e instanceof StatusError && e.code === 404) return false;
+        throw e;
+      }
+    };
+    if (!(await exists('ServiceAccount', k.serviceaccount.name, k.serviceaccount.uid)))
+      throw errors.unauthorized(
+        `Unauthorized: service account ${k.namespace}/${k.serviceaccount.name} no longer exists (or was recreated)`,
+      );
+    for (const [kind, ref] of [
+      ['Pod', k.pod],
+      ['Secret', k.secret],
+    ] as const) {
+      if (ref && !(await exists(kind, ref.name, ref.uid)))
+        throw errors.unauthorized(
+          `Unauthorized: the ${kind.toLowerCase()} this token is bound to no longer exists`,
+        );
+    }
+    return {
+      username: claims.sub,
+      uid: k.serviceaccount.uid,
+      groups: ['system:serviceaccounts', `system:serviceaccounts:${k.namespace}`, 'system:authenticated'],
+      ...(k.pod
+        ? {
+            extra: {
+              'authentication.kubernetes.io/pod-name': [k.pod.name],
+              'authentication.kubernetes.io/pod-uid': [k.pod.uid],
+            },
+          }
+        : {}),
+    };
+  }
+
   async #route(route: ExtraRoute, req: IncomingMessage, res: ServerResponse, url: URL): Promise<void> {
     let user: UserInfo | null = null;
     try {
@@ -421,6 +473,36 @@ export class ApiServer {
           : undefined,
       );
     }
+  }
+
+  /** POST .../serviceaccounts/NAME/token (kubectl create token). */
+  async #tokenRequest(req: IncomingMessage, res: ServerResponse, cluster: ClusterState, info: RequestInfo) {
+    const format = negotiate(req.headers.accept, isProtobufKind('authentication.k8s.io/v1', 'TokenRequest'));
+    const saInfo = cluster.resourceByKind('v1', 'ServiceAccount')!;
+    const body = (await this.#readObject(req, tokenRequestInfo)) as KObject;
+    const sa = await this.rest.get(
+      { cluster: cluster.name, info: saInfo, namespace: info.namespace },
+      info.name!,
+    );
+    const ref = (body.spec as KObject | undefined)?.boundObjectRef as
+      { kind?: string; name?: string; uid?: string } | undefined;
+    let bound: { kind: 'Pod' | 'Secret'; obj: KObject } | undefined;
+    if (ref) {
+      if (ref.kind !== 'Pod' && ref.kind !== 'Secret')
+        throw errors.badRequest(`spec.boundObjectRef.kind: Pod or Secret, not ${JSON.stringify(ref.kind)}`);
+      const obj = await this.rest.get(
+        { cluster: cluster.name, info: cluster.resourceByKind('v1', ref.kind)!, namespace: info.namespace },
+        ref.name ?? '',
+      );
+      if (ref.uid && ref.uid !== obj.metadata.uid)
+        throw errors.conflict(
+          { group: '', resource: `${ref.kind.toLowerCase()}s`, name: ref.name },
+          'the uid does not match',
+        );
+      bound = { kind: ref.kind, obj };
+    }
+    const out = await this.serviceAccountTokens.issue(cluster.name, sa, body, bound);
+    return this.#send(res, 201, format, out);
   }
 
   #fail(req: IncomingMessage, res: ServerResponse, e: unknown, format?: ResponseFormat): void {
@@ -562,6 +644,9 @@ export class ApiServer {
       );
     }
     const sub = info.subresource;
+    if (sub === 'token' && ri.group === '' && ri.plural === 'serviceaccounts' && info.verb === 'create') {
+      return this.#tokenRequest(req, res, cluster, info);
+    }
     const isNamespaceObj = ri.group === '' && ri.plural === 'namespaces';
     if (
       sub !== undefined &&
@@ -898,6 +983,18 @@ export class ApiServer {
 }
 
 const jsonFormat: ResponseFormat = { encoding: 'json', shape: 'object', contentType: mediaJSON };
+
+const tokenRequestInfo: ResourceInfo = {
+  group: 'authentication.k8s.io',
+  version: 'v1',
+  kind: 'TokenRequest',
+  listKind: 'TokenRequestList',
+  plural: 'token',
+  singular: 'token',
+  namespaced: true,
+  verbs: ['create'],
+  protobuf: true,
+};
 
 const scaleInfo: ResourceInfo = {
   group: 'autoscaling',
