@@ -1,14 +1,15 @@
 // Test helpers shared by this package's tests and the integration tests: a Cluster builder and a
 // ledger that "crashes". Imports nothing from node:test, but is not meant for production code.
-import { withDefaults, type Cluster, type ClusterInput, type LedgerEntry } from '@kaas/api';
+import { withDefaults, type Cluster, type LedgerEntry } from '@kaas/api';
 import type { Ledger } from './ledger.ts';
+import type { LocalSettingsInput } from './local/localCloudProvider.ts';
 
 export interface TestClusterOptions {
   name?: string;
   uid?: string;
   controlPlane?: number;
   pools?: { name: string; replicas: number; machineType?: string }[];
-  local?: NonNullable<Extract<ClusterInput['spec']['provider'], { type: 'local' }>['local']>;
+  local?: LocalSettingsInput;
 }
 
 /** A valid local Cluster with defaults applied and a uid, as the API server would hand it over. */

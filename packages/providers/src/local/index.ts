@@ -2,6 +2,6 @@
 export { LocalCloud, defaultLocalCloudPrefix, externalNetwork } from './localCloud.ts';
 export type { LocalRecord, LocalCloudOptions } from './localCloud.ts';
 export { LocalCloudProvider, isLocalMachineType } from './localCloudProvider.ts';
-export type { LocalCloudProviderOptions, LocalSettings } from './localCloudProvider.ts';
+export type { LocalCloudProviderOptions, LocalSettings, LocalSettingsInput } from './localCloudProvider.ts';
 export { planLocalCluster, defaultLocalDnsZone, ids as localResourceIds } from './plan.ts';
 export type { LocalPlanOptions } from './plan.ts';

@@ -154,7 +154,7 @@ test('preflight: unknown machine types and a subnet too small are named', async 
 test('faults: errors are retryable CloudUnavailable; a lost response still creates the resource', async () => {
   // Draws: fault kind (0 < errorRate), then lost (0 < 0.5), then latency.
   const draws = [0, 0, 0];
-  const { cloud, provider } = await setup({ faults: { errorRate: 0.5, timeoutRate: 0 } });
+  const { cloud, provider } = await setup({ faults: { errorRate: 0.5 } });
   const lossy = new LocalCloudProvider({
     cloud,
     settings: provider.settings,

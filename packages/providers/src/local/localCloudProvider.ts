@@ -6,6 +6,7 @@ import {
   LocalProviderSchema,
   localMachineTypes,
   type Cluster,
+  type ClusterInput,
   type LocalMachineType,
   type LocalProvider,
 } from '@kaas/api';
@@ -33,11 +34,15 @@ import { externalNetwork, type LocalCloud, type LocalRecord } from './localCloud
 import { planLocalCluster, type LocalPlanOptions } from './plan.ts';
 
 export type LocalSettings = LocalProvider;
+/** spec.provider.local as written: every field optional, the schema's defaults fill the rest. */
+export type LocalSettingsInput = NonNullable<
+  Extract<NonNullable<ClusterInput['spec']['provider']>, { type: 'local' }>['local']
+>;
 
 export interface LocalCloudProviderOptions extends LocalPlanOptions {
   cloud: LocalCloud;
   /** spec.provider.local of the Cluster; schema defaults fill what is left out. */
-  settings?: Partial<LocalSettings>;
+  settings?: LocalSettingsInput;
   /** Overrides faults.seed; defaults to Math.random when neither is set. */
   random?: () => number;
   /** Longest a hanging call waits when the caller passes no signal, ms. */
