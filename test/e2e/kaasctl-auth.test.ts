@@ -404,3 +404,30 @@ test('the server is an OpenID Connect issuer at /oidc with a key that survives r
   const jwks2 = await call('GET', new URL(again.body.jwks_uri as string).pathname);
   assert.equal(jwks2.body.keys[0].kid, kid);
 });
+
+test('kaasctl server enforces the seed pod rules; a cluster user cannot lift them', async () => {
+  const admin = await tokenFor('admin', adminPassword);
+  const asAdmin = { ...json, Authorization: `Bearer ${admin}` };
+  const pod = await call('POST', '/api/v1/namespaces/default/pods', {
+    headers: asAdmin,
+    body: JSON.stringify({
+      apiVersion: 'v1',
+      kind: 'Pod',
+      metadata: { name: 'rooty' },
+      spec: {
+        hostNetwork: true,
+        containers: [{ name: 'c', image: 'nginx', securityContext: { privileged: true } }],
+      },
+    }),
+  });
+  assert.equal(pod.status, 403);
+  assert.match(pod.body.message, /violates PodSecurity "restricted:latest"/);
+  assert.match(pod.body.message, /host namespaces/);
+  assert.match(pod.body.message, /privileged/);
+  // even cluster-admin through RBAC is not an operator: the namespace level stays
+  const relabel = await call('PATCH', '/api/v1/namespaces/default', {
+    headers: { ...asAdmin, 'Content-Type': 'application/merge-patch+json' },
+    body: JSON.stringify({ metadata: { labels: { 'pod-security.kubernetes.io/enforce': 'privileged' } } }),
+  });
+  assert.equal(relabel.status, 403, JSON.stringify(relabel.body));
+});

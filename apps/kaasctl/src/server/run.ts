@@ -2,7 +2,7 @@
 // signal, then shut down cleanly (watches closed, storage flushed).
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
-import { ApiServer, ensurePki, openStore, renderKubeconfig } from '@kaas/apiserver';
+import { ApiServer, PodSecurityAdmission, ensurePki, openStore, renderKubeconfig } from '@kaas/apiserver';
 import { installManagementAPI } from './management.ts';
 import { Manager } from '@kaas/controllers';
 import { addClusterController } from '@kaas/clusters';
@@ -117,6 +117,9 @@ export async function runServer(flags: ServerFlags, signal?: AbortSignal): Promi
     log,
     authenticators: auth.authenticators,
     routes: auth.routes,
+    // the seed's pod rules in every cluster: Pod Security "restricted" unless an operator
+    // labels a namespace otherwise (cluster users cannot); kube-system is exempt as upstream
+    admission: [new PodSecurityAdmission({ exemptions: { namespaces: ['kube-system'] } })],
   });
   const addr = await server.listen(host, port);
   await installManagementAPI(server);
