@@ -149,3 +149,20 @@ export function deployment(
 export async function listPods(manager: Manager, cluster: string, namespace = 'default'): Promise<KObject[]> {
   return (await manager.client.list({ cluster, apiVersion: 'v1', kind: 'Pod', namespace })).items;
 }
+
+/** A memory store that records the key of every write. */
+export class CountingStore extends MemoryStore {
+  readonly writes: string[] = [];
+  override async create(key: string, value: string) {
+    this.writes.push(key);
+    return super.create(key, value);
+  }
+  override async update(key: string, value: string, expectedModRevision: number) {
+    this.writes.push(key);
+    return super.update(key, value, expectedModRevision);
+  }
+  override async delete(key: string, expectedModRevision?: number) {
+    this.writes.push(key);
+    return super.delete(key, expectedModRevision);
+  }
+}

@@ -1,0 +1,168 @@
+// Whole-cluster behaviour: Services, isolation between logical clusters, and the idle cost.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import type { KObject } from '@kaas/apiserver';
+import { pickAddress } from './services.ts';
+import { CountingStore, deployment, listPods, registerNodes, sleep, startEnv, until } from './testing.ts';
+
+const service = (name: string, o: { type?: string; selector?: Record<string, string> } = {}): KObject => ({
+  apiVersion: 'v1',
+  kind: 'Service',
+  metadata: { name, namespace: 'default' },
+  spec: {
+    type: o.type ?? 'ClusterIP',
+    selector: o.selector ?? { app: name },
+    ports: [{ name: 'http', port: 80, targetPort: 8080 }],
+  },
+});
+
+const getSvc = (env: Awaited<ReturnType<typeof startEnv>>, cluster: string, name: string) =>
+  env.manager.client.get({ cluster, apiVersion: 'v1', kind: 'Service', namespace: 'default', name });
+
+test('pickAddress: deterministic, in 172.31.0.0/16, avoids used addresses', () => {
+  const a = pickAddress('c1/default/web', new Set());
+  assert.equal(a, pickAddress('c1/default/web', new Set()));
+  assert.match(a!, /^172\.31\.\d+\.\d+$/);
+  const b = pickAddress('c1/default/web', new Set([a!]));
+  assert.notEqual(a, b);
+});
+
+test('EndpointSlices follow ready pods; LoadBalancer Services get unique addresses', async (t) => {
+  const env = await startEnv();
+  t.after(env.close);
+  const c = env.manager.client;
+  await registerNodes(env.manager, 'c1', 3);
+  await c.create('c1', deployment('web', { replicas: 3 }));
+  await c.create('c1', service('web', { type: 'LoadBalancer' }));
+  await c.create('c1', service('web2', { type: 'LoadBalancer', selector: { app: 'web' } }));
+  const slices = async () =>
+    (
+      await c.list({
+        cluster: 'c1',
+        apiVersion: 'discovery.k8s.io/v1',
+        kind: 'EndpointSlice',
+        namespace: 'default',
+      })
+    ).items;
+  const sliceOf = async (svc: string) =>
+    (await slices()).find((s) => s.metadata.labels?.['kubernetes.io/service-name'] === svc);
+  await until(
+    async () => (await sliceOf('web'))?.endpoints?.filter((e: any) => e.conditions.ready).length === 3,
+    'three endpoints',
+  );
+  const slice = (await sliceOf('web'))!;
+  const pods = await listPods(env.manager, 'c1');
+  assert.deepEqual(
+    slice.endpoints.map((e: any) => e.addresses[0]).sort(),
+    pods.map((p) => p.status.podIP).sort(),
+  );
+  assert.deepEqual(slice.ports, [{ name: 'http', port: 8080, protocol: 'TCP' }]);
+  assert.equal(slice.addressType, 'IPv4');
+  assert.equal(slice.metadata.ownerReferences?.[0]?.kind, 'Service');
+  await until(
+    async () =>
+      !!(await getSvc(env, 'c1', 'web')).status?.loadBalancer?.ingress?.[0]?.ip &&
+      !!(await getSvc(env, 'c1', 'web2')).status?.loadBalancer?.ingress?.[0]?.ip,
+    'addresses',
+  );
+  const ip1 = (await getSvc(env, 'c1', 'web')).status.loadBalancer.ingress[0].ip;
+  const ip2 = (await getSvc(env, 'c1', 'web2')).status.loadBalancer.ingress[0].ip;
+  assert.match(ip1, /^172\.31\./);
+  assert.notEqual(ip1, ip2);
+  // Scaling down shrinks the slice.
+  const d = await c.get({
+    cluster: 'c1',
+    apiVersion: 'apps/v1',
+    kind: 'Deployment',
+    namespace: 'default',
+    name: 'web',
+  });
+  await c.update('c1', { ...d, spec: { ...d.spec, replicas: 1 } });
+  await until(async () => (await sliceOf('web'))?.endpoints?.length === 1, 'one endpoint');
+});
+
+test('a custom loadBalancerAddress is used', async (t) => {
+  const env = await startEnv({
+    opts: {
+      loadBalancerAddress: async (cluster, svc) =>
+        cluster === 'c1' && svc.metadata.name === 'lb' ? '203.0.113.7' : '203.0.113.8',
+    },
+  });
+  t.after(env.close);
+  await env.manager.client.create('c1', service('lb', { type: 'LoadBalancer' }));
+  await until(
+    async () => (await getSvc(env, 'c1', 'lb')).status?.loadBalancer?.ingress?.[0]?.ip === '203.0.113.7',
+    'custom address',
+  );
+});
+
+test('two logical clusters are isolated; the root cluster is left alone', async (t) => {
+  const env = await startEnv({ clusters: ['c1', 'c2'] });
+  t.after(env.close);
+  const c = env.manager.client;
+  await registerNodes(env.manager, 'c1', 2);
+  await registerNodes(env.manager, 'c2', 1);
+  await c.create('c1', deployment('app', { replicas: 2 }));
+  await c.create('c2', deployment('app', { replicas: 3 }));
+  await c.create('root', deployment('app', { replicas: 1 }));
+  const running = async (cluster: string) =>
+    (await listPods(env.manager, cluster)).filter((p) => p.status?.phase === 'Running');
+  await until(
+    async () => (await running('c1')).length === 2 && (await running('c2')).length === 3,
+    'both run',
+  );
+  assert.ok((await running('c1')).every((p) => /^worker-[01]$/.test(p.spec.nodeName)));
+  assert.ok((await running('c2')).every((p) => p.spec.nodeName === 'worker-0'));
+  // c2's single worker holds all three; c1's nodes are not c2's.
+  const c2nodes = (await c.list({ cluster: 'c2', apiVersion: 'v1', kind: 'Node' })).items.map(
+    (n) => n.metadata.name,
+  );
+  assert.deepEqual(c2nodes.sort(), ['cp-0', 'worker-0']);
+  await sleep(200);
+  const rootRS = (
+    await c.list({ cluster: 'root', apiVersion: 'apps/v1', kind: 'ReplicaSet', namespace: 'default' })
+  ).items;
+  assert.equal(rootRS.length, 0, 'no controller acts on the root cluster');
+});
+
+test('an idle cluster with workloads writes nothing', async (t) => {
+  const kv = new CountingStore();
+  const env = await startEnv({ kv });
+  t.after(env.close);
+  const c = env.manager.client;
+  await registerNodes(env.manager, 'c1', 3);
+  await c.create('c1', deployment('web', { replicas: 3 }));
+  await c.create('c1', service('web', { type: 'LoadBalancer' }));
+  await c.create('c1', {
+    apiVersion: 'v1',
+    kind: 'PersistentVolumeClaim',
+    metadata: { name: 'data', namespace: 'default' },
+    spec: { accessModes: ['ReadWriteOnce'], resources: { requests: { storage: '1Gi' } } },
+  });
+  await until(async () => {
+    const d = await c.get({
+      cluster: 'c1',
+      apiVersion: 'apps/v1',
+      kind: 'Deployment',
+      namespace: 'default',
+      name: 'web',
+    });
+    return d.status?.availableReplicas === 3 && d.status.conditions?.[1]?.reason === 'NewReplicaSetAvailable';
+  }, 'settled');
+  // Let the last events drain, then count.
+  let before = -1;
+  await until(async () => {
+    const n = kv.writes.length;
+    await sleep(300);
+    if (n === kv.writes.length && n === before) return true;
+    before = kv.writes.length;
+    return false;
+  }, 'quiet');
+  const start = kv.writes.length;
+  await sleep(3000);
+  // The API server's own lease in the root cluster is renewed regardless; nothing else may move.
+  const ours = kv.writes
+    .slice(start)
+    .filter((k) => !k.startsWith('/registry/coordination.k8s.io/leases/root/'));
+  assert.deepEqual(ours, [], 'no writes while idle');
+});
