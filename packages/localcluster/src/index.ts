@@ -1,5 +1,6 @@
 export type { LocalClusterOptions } from './context.ts';
 export { installLocalClusterControllers } from './install.ts';
+export { ensureClusterDefaults, localVolumeProvisioner, standardStorageClass } from './defaults.ts';
 export { kubeletVersionKey, osImageKey } from './nodes.ts';
 export {
   filterNode,
@@ -9,3 +10,4 @@ export {
   tolerates,
   unschedulableMessage,
 } from './scheduling.ts';
+export { planRollout } from './deployment.ts';
