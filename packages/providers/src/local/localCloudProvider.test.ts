@@ -260,3 +260,22 @@ test('state survives closing and reopening a SQLite store', async () => {
     await rm(dir, { recursive: true, force: true });
   }
 });
+
+test('open reads every page of a large cloud back', async () => {
+  const store = new MemoryStore();
+  const cloud = await LocalCloud.open({ store });
+  for (let i = 0; i < 1234; i++) {
+    await cloud.insert({
+      type: 'network',
+      cloudId: cloud.newId(),
+      name: `n${i}`,
+      tags: ownershipTags(uid, `network/n${i}`),
+      uses: [],
+      outputs: { name: `n${i}` },
+      createdAt: new Date().toISOString(),
+    });
+  }
+  const reopened = await LocalCloud.open({ store });
+  assert.equal(reopened.count(ownershipTags(uid)), 1234);
+  assert.equal(reopened.list({ type: 'network', tags: ownershipTags(uid, 'network/n1233') }).length, 1);
+});
