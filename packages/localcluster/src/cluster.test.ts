@@ -69,6 +69,15 @@ test('EndpointSlices follow ready pods; LoadBalancer Services get unique address
   const ip2 = (await getSvc(env, 'c1', 'web2')).status.loadBalancer.ingress[0].ip;
   assert.match(ip1, /^172\.31\./);
   assert.notEqual(ip1, ip2);
+  const ep = await c.get({
+    cluster: 'c1',
+    apiVersion: 'v1',
+    kind: 'Endpoints',
+    namespace: 'default',
+    name: 'web',
+  });
+  assert.equal(ep.subsets[0].addresses.length, 3);
+  assert.deepEqual(ep.subsets[0].ports, [{ name: 'http', port: 8080, protocol: 'TCP' }]);
   // Scaling down shrinks the slice.
   const d = await c.get({
     cluster: 'c1',
@@ -79,6 +88,14 @@ test('EndpointSlices follow ready pods; LoadBalancer Services get unique address
   });
   await c.update('c1', { ...d, spec: { ...d.spec, replicas: 1 } });
   await until(async () => (await sliceOf('web'))?.endpoints?.length === 1, 'one endpoint');
+  await c.delete({ cluster: 'c1', apiVersion: 'v1', kind: 'Service', namespace: 'default', name: 'web' });
+  await until(
+    async () =>
+      (
+        await c.list({ cluster: 'c1', apiVersion: 'v1', kind: 'Endpoints', namespace: 'default' })
+      ).items.every((e) => e.metadata.name !== 'web') && (await sliceOf('web')) === undefined,
+    'endpoints and slice gone with the Service',
+  );
 });
 
 test('a custom loadBalancerAddress is used', async (t) => {

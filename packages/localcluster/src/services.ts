@@ -65,6 +65,37 @@ export function desiredSlice(svc: KObject, pods: readonly KObject[]): KObject {
   };
 }
 
+/** The core/v1 Endpoints the Service should have (ready and not-ready addresses). */
+export function desiredEndpoints(svc: KObject, slice: KObject): KObject {
+  const addr = (e: any) => ({
+    ip: e.addresses[0],
+    ...(e.nodeName ? { nodeName: e.nodeName } : {}),
+    targetRef: e.targetRef,
+  });
+  const ready = (slice.endpoints as any[]).filter((e) => e.conditions.ready).map(addr);
+  const notReady = (slice.endpoints as any[]).filter((e) => !e.conditions.ready).map(addr);
+  const subsets =
+    ready.length || notReady.length
+      ? [
+          {
+            ...(ready.length ? { addresses: ready } : {}),
+            ...(notReady.length ? { notReadyAddresses: notReady } : {}),
+            ports: slice.ports,
+          },
+        ]
+      : [];
+  return {
+    apiVersion: 'v1',
+    kind: 'Endpoints',
+    metadata: {
+      name: svc.metadata.name,
+      namespace: svc.metadata.namespace,
+      labels: { ...(svc.metadata.labels ?? {}) },
+    },
+    subsets,
+  };
+}
+
 /** 172.31.0.0/16 without .0.0 and .255.255: the host part from a hash, probing past `used`. */
 export function pickAddress(seed: string, used: ReadonlySet<string>): string | undefined {
   const h = createHash('sha256').update(seed).digest().readUInt32BE(0);
@@ -114,7 +145,17 @@ export function addServiceControllers(ctx: Ctx): void {
       const { cluster, namespace } = parseObjectKey(key);
       if (!ctx.isLocal(cluster)) return;
       const svc = inf.services.get(key);
-      if (!svc || svc.metadata.deletionTimestamp || !svc.spec?.selector) return; // the GC removes slices
+      if (!svc) {
+        // Slices are owned and go with the GC; Endpoints are not, as upstream: delete them.
+        const { name } = parseObjectKey(key);
+        await client
+          .delete({ cluster, apiVersion: 'v1', kind: 'Endpoints', namespace, name })
+          .catch((e: unknown) => {
+            if (!isNotFound(e)) throw e;
+          });
+        return;
+      }
+      if (svc.metadata.deletionTimestamp || !svc.spec?.selector) return;
       const pods = inf.pods
         .byIndex(idx.namespace, `${cluster}/${namespace}`)
         .filter((p) => mapMatches(svc.spec.selector, p.metadata.labels));
@@ -123,6 +164,7 @@ export function addServiceControllers(ctx: Ctx): void {
         .byIndex(idx.owner, `${cluster}/${namespace}/${svc.metadata.uid}`)
         .filter((s) => s.metadata.labels?.[managedByLabel] === managedBy);
       try {
+        await syncEndpoints(cluster, svc, want);
         for (const s of mine.filter((s) => s.metadata.name !== want.metadata.name))
           await client.delete({
             cluster,
@@ -153,6 +195,34 @@ export function addServiceControllers(ctx: Ctx): void {
       }
     },
   });
+
+  /** Endpoints v1 next to the slice, as upstream's endpoints controller keeps them. */
+  async function syncEndpoints(cluster: string, svc: KObject, slice: KObject): Promise<void> {
+    const want = desiredEndpoints(svc, slice);
+    const ref = {
+      cluster,
+      apiVersion: 'v1',
+      kind: 'Endpoints',
+      namespace: svc.metadata.namespace,
+      name: svc.metadata.name!,
+    };
+    const have = await client.get(ref).catch((e: unknown) => {
+      if (isNotFound(e)) return undefined;
+      throw e;
+    });
+    if (!have) {
+      await client.create(cluster, want).catch((e: unknown) => {
+        if (!isAlreadyExists(e)) throw e;
+      });
+      return;
+    }
+    if (
+      jsonEqual(have.subsets ?? [], want.subsets) &&
+      jsonEqual(have.metadata.labels ?? {}, want.metadata.labels)
+    )
+      return;
+    await client.update(cluster, { ...want, metadata: { ...have.metadata, labels: want.metadata.labels } });
+  }
 
   // LoadBalancer addresses. One worker, so two Services of a cluster never get one address.
   const assigned = new Map<string, string>();
