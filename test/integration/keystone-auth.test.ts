@@ -156,16 +156,33 @@ test('keystone user: 403 until the role ID is bound, then cluster-admin; role re
   assert.notEqual(denied.code, 0);
   assert.match(denied.stderr, /forbidden/);
 
-  // the seed's ClusterRoleBinding names the role ID; granting the role in keystone is enough
+  // RBAC on the role ID: a binding to the member role's ID lets the user read
+  const bind = await kubectl(adminKc, [
+    'create',
+    'clusterrolebinding',
+    `view-${suffix}`,
+    '--clusterrole',
+    'view',
+    '--group',
+    member.id,
+  ]);
+  assert.equal(bind.code, 0, bind.stderr);
+  const viewing = await kubectl(kc, ['get', 'namespaces'], env);
+  assert.equal(viewing.code, 0, viewing.stderr);
+  const notYet = await kubectl(kc, ['create', 'namespace', `ks-${suffix}`], env);
+  assert.notEqual(notYet.code, 0);
+  assert.match(notYet.stderr, /forbidden/);
+
+  // the seed's ClusterRoleBinding names the admin role ID; granting that role in keystone is enough
   await admin.assignRole({ projectId: project.id, userId: user.id, roleId: kaasAdmins.id });
   await eventually(async () => {
-    const ok = await kubectl(kc, ['get', 'namespaces'], env);
+    const ok = await kubectl(kc, ['create', 'namespace', `ks-${suffix}`], env);
     assert.equal(ok.code, 0, ok.stderr);
   });
 
   await admin.unassignRole({ projectId: project.id, userId: user.id, roleId: kaasAdmins.id });
   await eventually(async () => {
-    const no = await kubectl(kc, ['get', 'namespaces'], env);
+    const no = await kubectl(kc, ['delete', 'namespace', `ks-${suffix}`], env);
     assert.notEqual(no.code, 0);
     assert.match(no.stderr, /forbidden/);
   });
