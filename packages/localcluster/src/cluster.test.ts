@@ -3,7 +3,17 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { KObject } from '@kaas/apiserver';
 import { pickAddress } from './services.ts';
-import { CountingStore, deployment, listPods, registerNodes, sleep, startEnv, until } from './testing.ts';
+import { ensureClusterDefaults } from './defaults.ts';
+import {
+  CountingStore,
+  deployment,
+  listPods,
+  registerNode,
+  registerNodes,
+  sleep,
+  startEnv,
+  until,
+} from './testing.ts';
 
 const service = (name: string, o: { type?: string; selector?: Record<string, string> } = {}): KObject => ({
   apiVersion: 'v1',
@@ -182,4 +192,36 @@ test('an idle cluster with workloads writes nothing', async (t) => {
     .slice(start)
     .filter((k) => !k.startsWith('/registry/coordination.k8s.io/leases/root/'));
   assert.deepEqual(ours, [], 'no writes while idle');
+});
+
+test('many clusters share one informer per resource and all converge', async (t) => {
+  const env = await startEnv({ clusters: [] });
+  t.after(env.close);
+  const c = env.manager.client;
+  const names = Array.from({ length: 50 }, (_, i) => `k${i}`);
+  await Promise.all(
+    names.map(async (n) => {
+      await ensureClusterDefaults(c, n);
+      await registerNode(env.manager, n, 'w0');
+      await c.create(n, deployment('app', { replicas: 2 }));
+    }),
+  );
+  const pods = env.manager.informer({ group: '', plural: 'pods' });
+  await until(
+    () => pods.list().filter((p) => p.status?.phase === 'Running').length === 100,
+    'all running',
+    30_000,
+  );
+  for (const n of names.slice(0, 3))
+    assert.deepEqual(
+      (await listPods(env.manager, n)).map((p) => p.spec.nodeName),
+      ['w0', 'w0'],
+    );
+  const ids = env.manager.metrics().informers.map((i) => i.id);
+  assert.equal(ids.length, new Set(ids).size);
+  assert.ok(
+    ids.every((id) => !id.includes('@')),
+    'no per-cluster informers',
+  );
+  assert.equal(ids.length, 11);
 });
