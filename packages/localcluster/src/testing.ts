@@ -3,7 +3,7 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { ApiServer, MemoryStore } from '@kaas/apiserver';
+import { ApiServer, MemoryStore, PodSecurityAdmission } from '@kaas/apiserver';
 import type { KObject, KVStore } from '@kaas/apiserver';
 import { Manager } from '@kaas/controllers';
 import type { LocalClusterOptions } from './context.ts';
@@ -25,7 +25,8 @@ export async function startEnv(
 ): Promise<Env> {
   const kv = o.kv ?? new MemoryStore();
   const dataDir = await mkdtemp(join(tmpdir(), 'kaas-lc-'));
-  const server = new ApiServer({ kv, anonymousAs: admin });
+  // PodSecurity (restricted by default) runs in every test: what the workloads create must pass.
+  const server = new ApiServer({ kv, anonymousAs: admin, admission: [new PodSecurityAdmission()] });
   await server.start();
   const manager = new Manager({ server, kv, leaderElection: false });
   installLocalClusterControllers(manager, { dataDir, ...o.opts });
