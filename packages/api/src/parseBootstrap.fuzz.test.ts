@@ -407,7 +407,9 @@ test(`parseBootstrap survives ${FILES} generated malformed files`, () => {
     }
   }
   const elapsedMs = performance.now() - started;
-  assert.ok(elapsedMs < 10_000, `took ${Math.round(elapsedMs)} ms`);
+  // only a guard against pathological (super-linear) parsing: ~2 s on an idle 2-core machine,
+  // but tests share the machine with others, so the bound is loose; speed is for the benchmarks
+  assert.ok(elapsedMs < 180_000, `took ${Math.round(elapsedMs)} ms`);
   // Every mutation family ran, and most files were (as intended) broken.
   for (const kind of [
     'value',
