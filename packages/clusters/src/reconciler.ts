@@ -52,7 +52,15 @@ import {
   type ConditionValue,
   type PartCondition,
 } from './conditions.ts';
-import { desiredNode, kubeletVersion, nodeLabels, orderServers, type ServerInfo } from './nodes.ts';
+import {
+  desiredNode,
+  kubeletVersion,
+  kubeletVersionAnnotation,
+  nodeLabels,
+  orderServers,
+  type ServerInfo,
+} from './nodes.ts';
+import { ClusterOperations } from './operations.ts';
 import { stable } from './stable.ts';
 
 export const clusterFinalizer = 'kaas.dev/cluster-cleanup';
@@ -156,6 +164,8 @@ export class ClusterController {
   readonly #catalog: ServiceCatalog;
   #abort = new AbortController();
   readonly #providers = new Map<string, LocalCloudProvider>();
+  /** Rolling update, node add/remove/replace, services deploy, validate (operations.ts). */
+  readonly #ops: ClusterOperations;
 
   constructor(o: ClusterControllerOptions) {
     this.#o = o;
@@ -186,6 +196,12 @@ export class ClusterController {
         },
       ],
       reconcile: (key) => this.reconcile(key),
+    });
+    this.#ops = new ClusterOperations({
+      manager: m,
+      cloud: o.cloud,
+      clusters: this.clusters,
+      nodes: this.nodes,
     });
   }
 
@@ -324,6 +340,19 @@ export class ClusterController {
       // ---- infrastructure ----
       const provider = this.#provider(cluster);
       const graph = provider.plan(cluster);
+      const ops = await this.#ops.prepare({
+        cluster,
+        live,
+        lname,
+        graph,
+        provider,
+        ledger: (total) => statusLedger(this.#client, pass, total, false),
+        engine: this.#engineOptions(cluster, pass, 'replace'),
+      });
+      if (ops.hold) {
+        parts.InfrastructureReady = { status: 'False', reason: 'Upgrading', message: ops.hold };
+        return { requeueAfterMs: this.#o.pollMs ?? 1_000 };
+      }
       const entries = (live.status?.resources ?? []) as LedgerEntry[];
       const byName = new Map(entries.map((e) => [e.name, e]));
       const infraDone =
@@ -394,11 +423,18 @@ export class ClusterController {
           : progressing(
               `${summary.ready} of ${desired} nodes Ready${summary.booting ? ` (${summary.booting} booting)` : ''}`,
             );
+      if (ops.message)
+        parts.NodesReady = {
+          status: 'False',
+          reason: 'Upgrading',
+          message: `${ops.message}; ${summary.ready} of ${desired} nodes Ready`,
+        };
 
       // ---- managed services ----
       const rendered = this.#catalog.render(cluster);
       const applied = await applyServices(this.#client, lname, rendered);
       const sick = applied.services.filter((s) => !s.healthy);
+      await this.#ops.recordServices(pass.live, applied.services);
       if (rendered.length === 0)
         parts.ServicesReady = {
           status: 'True',
@@ -495,6 +531,9 @@ export class ClusterController {
         const labelsOk = Object.entries(node.metadata.labels ?? {}).every(
           ([k, v]) => have!.metadata.labels?.[k] === v,
         );
+        // the kubelet version is what the node registered with: only a new server changes it
+        const kept = have.metadata.annotations?.[kubeletVersionAnnotation];
+        if (kept !== undefined) node.metadata.annotations![kubeletVersionAnnotation] = kept;
         const annotationsOk = Object.entries(node.metadata.annotations ?? {}).every(
           ([k, v]) => have!.metadata.annotations?.[k] === v,
         );
