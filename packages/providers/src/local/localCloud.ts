@@ -17,8 +17,8 @@ import {
 
 export const defaultLocalCloudPrefix = '/kaas/localcloud/';
 
-/** The built-in external network: router gateways and floating IPs (TEST-NET-3, never routed). */
-export const externalNetwork = { name: 'public', cidr: '203.0.113.0/24' } as const;
+/** The built-in external network: router gateways and floating IPs (RFC 2544 benchmarking, never routed). */
+export const externalNetwork = { name: 'public', cidr: '198.18.0.0/15' } as const;
 
 export interface LocalRecord {
   type: ResourceType;
