@@ -7,6 +7,9 @@ import { ownershipTags } from '@kaas/providers';
 import { clusterFinalizer } from './reconciler.ts';
 import { clusterObject, condition, startProcess, until, type TestProcess } from './testing.ts';
 
+// every test runs the server's admission (restricted Pod Security) and cluster defaults
+const asServer = { asServer: true };
+
 const ref = (name: string) => ({
   cluster: 'root',
   apiVersion: 'kaas.dev/v1alpha1',
@@ -44,7 +47,7 @@ async function waitGone(p: TestProcess, name: string, timeoutMs = 15_000): Promi
 
 test('deploy: Ready with every condition, a complete ledger, nodes, namespaces, RBAC, services; idle writes nothing; destroy leaves nothing', async () => {
   const kv = new MemoryStore();
-  const p = await startProcess(kv);
+  const p = await startProcess(kv, asServer);
   try {
     await p.manager.client.create('root', clusterObject('demo'));
     const c = await waitReady(p, 'demo');
@@ -87,6 +90,13 @@ test('deploy: Ready with every condition, a complete ledger, nodes, namespaces, 
     ).items.map((n) => n.metadata.name);
     for (const ns of ['default', 'kube-public', 'kube-system', 'kaas-system'])
       assert.ok(namespaces.includes(ns), ns);
+    const sc = await p.manager.client.get({
+      cluster: 'demo',
+      apiVersion: 'storage.k8s.io/v1',
+      kind: 'StorageClass',
+      name: 'standard',
+    });
+    assert.equal(sc.metadata.annotations?.['storageclass.kubernetes.io/is-default-class'], 'true');
     const crb = await p.manager.client.get({
       cluster: 'demo',
       apiVersion: 'rbac.authorization.k8s.io/v1',
@@ -147,7 +157,7 @@ test('deploy: Ready with every condition, a complete ledger, nodes, namespaces, 
 });
 
 test('quota exceeded: a coded, user-fixable condition with the shortfall; nothing half-built', async () => {
-  const p = await startProcess(new MemoryStore());
+  const p = await startProcess(new MemoryStore(), asServer);
   try {
     await p.manager.client.create('root', clusterObject('small', { local: { quotas: { instances: 3 } } }));
     const c = await until(async () => {
@@ -173,7 +183,7 @@ test('quota exceeded: a coded, user-fixable condition with the shortfall; nothin
 });
 
 test('an unavailable provider is an InvalidSpec condition, and delete still works', async () => {
-  const p = await startProcess(new MemoryStore());
+  const p = await startProcess(new MemoryStore(), asServer);
   try {
     const obj = clusterObject('os');
     obj.spec.provider = {
@@ -204,7 +214,7 @@ test('an unavailable provider is an InvalidSpec condition, and delete still work
 });
 
 test('10% injected errors and 10% timeouts: deploy and destroy still converge', async () => {
-  const p = await startProcess(new MemoryStore());
+  const p = await startProcess(new MemoryStore(), asServer);
   try {
     await p.manager.client.create(
       'root',
@@ -242,7 +252,7 @@ test('crash at 24 seeded points of deploy and destroy: a new process converges, 
   const midway: string[] = [];
   for (let round = 0; round < points; round++) {
     const name = `crash-${round}`;
-    let p = await startProcess(kv);
+    let p = await startProcess(kv, asServer);
     await p.manager.client.create(
       'root',
       clusterObject(name, { workers: 2, services: round % 2 === 0, local: { latencyScale: 0.004 } }),
@@ -252,7 +262,7 @@ test('crash at 24 seeded points of deploy and destroy: a new process converges, 
     if (condition(atDeployCrash, 'Ready')?.status !== 'True')
       midway.push(`${name} deploy: ${atDeployCrash?.status?.resources?.length ?? 0} entries`);
     await p.crash();
-    p = await startProcess(kv);
+    p = await startProcess(kv, asServer);
     const c = await waitReady(p, name);
     const uid = c.metadata.uid!;
     assert.equal(
@@ -268,7 +278,7 @@ test('crash at 24 seeded points of deploy and destroy: a new process converges, 
     if (atDestroyCrash)
       midway.push(`${name} destroy: ${atDestroyCrash.status?.resources?.length ?? 0} entries`);
     await p.crash();
-    p = await startProcess(kv);
+    p = await startProcess(kv, asServer);
     await waitGone(p, name);
     assert.equal(p.cloud.count(ownershipTags(uid)), 0, `${name}: nothing leaked`);
     assert.equal(await kv.count(`/registry/core/nodes/${name}/`), 0);

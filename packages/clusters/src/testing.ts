@@ -5,11 +5,17 @@ import { mkdtemp } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { crdFor, kindsTable, withDefaults, type ClusterInput } from '@kaas/api';
-import { ApiServer, StatusError, UnavailableError, type KObject } from '@kaas/apiserver';
+import {
+  ApiServer,
+  PodSecurityAdmission,
+  StatusError,
+  UnavailableError,
+  type KObject,
+} from '@kaas/apiserver';
 import type { KVStore, RangeOptions, WatchHandle, WatchOptions } from '@kaas/apiserver';
 import { Manager } from '@kaas/controllers';
 import { LocalCloud } from '@kaas/providers/local';
-import { installLocalClusterControllers } from '@kaas/localcluster';
+import { ensureClusterDefaults, installLocalClusterControllers } from '@kaas/localcluster';
 import { addClusterController, type ClusterController } from './reconciler.ts';
 
 export const admin = { username: 'admin', groups: ['system:masters'] };
@@ -114,11 +120,22 @@ export async function installCRDs(server: ApiServer): Promise<void> {
 
 export async function startProcess(
   inner: KVStore,
-  o: { dataDir?: string; pollMs?: number } = {},
+  o: {
+    dataDir?: string;
+    pollMs?: number;
+    /** As `kaasctl server` runs it: restricted Pod Security (kube-system exempt), ensureClusterDefaults. */
+    asServer?: boolean;
+  } = {},
 ): Promise<TestProcess> {
   const kv = new MortalKV(inner);
   const dataDir = o.dataDir ?? (await mkdtemp(join(tmpdir(), 'kaas-clusters-')));
-  const server = new ApiServer({ kv, anonymousAs: admin });
+  const server = new ApiServer({
+    kv,
+    anonymousAs: admin,
+    ...(o.asServer
+      ? { admission: [new PodSecurityAdmission({ exemptions: { namespaces: ['kube-system'] } })] }
+      : {}),
+  });
   await server.start();
   await installCRDs(server);
   const cloud = await LocalCloud.open({ store: kv });
@@ -129,6 +146,7 @@ export async function startProcess(
     cloud,
     baseUrl: 'https://127.0.0.1:6443',
     dataDir,
+    ...(o.asServer ? { ensureClusterDefaults } : {}),
     pollMs: o.pollMs ?? 20,
     engine: { retry: { baseDelayMs: 2, maxDelayMs: 20, maxAttempts: 12 }, callTimeoutMs: 400 },
   });

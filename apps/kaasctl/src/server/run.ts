@@ -149,13 +149,17 @@ export async function runServer(flags: ServerFlags, signal?: AbortSignal): Promi
   // SQLite is one process's file: no standby to elect (and a restart after kill -9 need not wait
   // out the dead holder's Lease); etcd may be shared by several servers
   // (loaded here, not at the top: every other kaasctl command starts faster without them)
-  const [{ Manager }, { addClusterController }, { installLocalClusterControllers }, { LocalCloud }] =
-    await Promise.all([
-      import('@kaas/controllers'),
-      import('@kaas/clusters'),
-      import('@kaas/localcluster'),
-      import('@kaas/providers/local'),
-    ]);
+  const [
+    { Manager },
+    { addClusterController },
+    { installLocalClusterControllers, ensureClusterDefaults },
+    { LocalCloud },
+  ] = await Promise.all([
+    import('@kaas/controllers'),
+    import('@kaas/clusters'),
+    import('@kaas/localcluster'),
+    import('@kaas/providers/local'),
+  ]);
   const manager = new Manager({ server, kv, log, leaderElection: flags.storage === 'etcd' });
   addClusterController({
     manager,
@@ -163,6 +167,7 @@ export async function runServer(flags: ServerFlags, signal?: AbortSignal): Promi
     cloud: await LocalCloud.open({ store: kv }),
     baseUrl: url,
     dataDir,
+    ensureClusterDefaults,
     log,
   });
   installLocalClusterControllers(manager, { dataDir });
