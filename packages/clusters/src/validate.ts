@@ -258,9 +258,12 @@ async function testClaim(
     }, timeoutMs);
     if (!bound) {
       const c = await client.get(ref).catch(() => undefined);
+      const events = (await client.list({ cluster, apiVersion: 'v1', kind: 'Event', namespace: ns })).items
+        .map((e) => `${e.reason}: ${e.message}`)
+        .join('; ');
       return {
         passed: false,
-        message: `the test claim is ${c?.status?.phase ?? 'missing'} after ${timeoutMs / 1000}s (is there a default StorageClass?)`,
+        message: `the test claim is ${c?.status?.phase ?? 'missing'} after ${timeoutMs / 1000}s (is there a default StorageClass?)${events ? `; events: ${events}` : ''}`,
       };
     }
     const pvName = String(bound.spec.volumeName);
