@@ -193,7 +193,7 @@ export function getCommand(): Command {
         ) as { items: Record<string, any>[] };
         if (o.output === 'json') return console.log(JSON.stringify(list, null, 2));
         if (o.output === 'yaml') return console.log(stringify(list));
-        const rows = [['NAMESPACE', 'NAME', 'PROVIDER', 'VERSION', 'READY', 'REASON']];
+        const rows = [['NAMESPACE', 'NAME', 'PROVIDER', 'VERSION', 'NODES', 'READY', 'REASON']];
         for (const c of list.items) {
           const ready = (c.status?.conditions ?? []).find((x: { type: string }) => x.type === 'Ready');
           rows.push([
@@ -201,6 +201,7 @@ export function getCommand(): Command {
             c.metadata.name,
             c.spec?.provider?.type ?? '',
             c.spec?.kubernetesVersion ?? '',
+            c.status?.nodes ? `${c.status.nodes.ready}/${c.status.nodes.desired}` : '-',
             ready?.status ?? 'Unknown',
             ready?.reason ?? 'Pending',
           ]);

@@ -131,6 +131,17 @@ export class ProgressPrinter {
   }
 
   update(c: ClusterObject): void {
+    if (this.#seen.size === 0 && !c.metadata.deletionTimestamp) {
+      const current = (c.status?.observedGeneration ?? -1) >= (c.metadata.generation ?? 0);
+      if (current && cond(c, 'Ready')?.status === 'True') {
+        // nothing to follow: say what is there instead of replaying the ledger
+        for (const e of c.status?.resources ?? []) this.#seen.set(`ledger:${e.name}`, e.phase);
+        const n = c.status?.nodes;
+        this.#out(
+          `already Ready: ${c.status?.resources?.length ?? 0} cloud resources${n ? `, ${n.ready} of ${n.desired} nodes Ready` : ''}`,
+        );
+      }
+    }
     for (const e of c.status?.resources ?? []) {
       const was = this.#seen.get(`ledger:${e.name}`);
       if (was === e.phase) continue;
