@@ -242,3 +242,22 @@ test('Recreate: old pods go before new ones come', async (t) => {
   off();
   assert.equal(mixed, false, 'never old and new pods at once');
 });
+
+test('a rollout that cannot progress times out with ProgressDeadlineExceeded', async (t) => {
+  const env = await startEnv();
+  t.after(env.close);
+  const c = env.manager.client;
+  await registerNodes(env.manager, 'c1', 1);
+  const d = deployment('stuck', { replicas: 1 });
+  d.spec.progressDeadlineSeconds = 1;
+  d.spec.template.spec.containers[0].resources = { requests: { cpu: '100' } };
+  await c.create('c1', d);
+  await until(async () => {
+    const x = await getDeploy(env, 'stuck');
+    const p = x.status?.conditions?.find((cc: any) => cc.type === 'Progressing');
+    return p?.status === 'False' && p.reason === 'ProgressDeadlineExceeded';
+  }, 'timed out');
+  const x = await getDeploy(env, 'stuck');
+  assert.equal(x.status.conditions[0].status, 'False', 'not Available');
+  assert.match(x.status.conditions[1].message, /^ReplicaSet "stuck-\w+" has timed out progressing\.$/);
+});

@@ -13,6 +13,7 @@ import {
   isPodActive,
   jsonEqual,
   ownerReference,
+  nowISO,
   setCondition,
   shortHash,
 } from './util.ts';
@@ -259,8 +260,7 @@ export function addDeploymentController(ctx: Ctx): void {
       }
       await cleanupHistory(cluster, d, olds, podsOf);
     }
-    await writeStatus(cluster, d, newRS, olds, created);
-    return undefined;
+    return writeStatus(cluster, d, newRS, olds, created);
   }
 
   async function cleanupHistory(
@@ -297,7 +297,7 @@ export function addDeploymentController(ctx: Ctx): void {
     newRS: KObject,
     olds: KObject[],
     created: boolean,
-  ): Promise<void> {
+  ): Promise<{ requeueAfterMs: number } | undefined> {
     const all = [newRS, ...olds];
     const sum = (f: (rs: KObject) => number) => all.reduce((n, rs) => n + f(rs), 0);
     const replicas = Number(d.spec.replicas ?? 1);
@@ -339,12 +339,61 @@ export function addDeploymentController(ctx: Ctx): void {
       status.replicas === replicas &&
       status.availableReplicas >= replicas &&
       specReplicas(newRS) === replicas;
-    const progressing = complete
-      ? { reason: 'NewReplicaSetAvailable', message: `ReplicaSet "${name}" has successfully progressed.` }
-      : created
+    // Progress as upstream measures it: more updated, ready or available pods, or fewer old
+    // ones, refresh lastUpdateTime; no progress for progressDeadlineSeconds times out.
+    const prev = (d.status?.conditions ?? []).find((c: any) => c.type === 'Progressing');
+    const old = d.status ?? {};
+    const progressed =
+      status.updatedReplicas > (old.updatedReplicas ?? 0) ||
+      status.readyReplicas > (old.readyReplicas ?? 0) ||
+      status.availableReplicas > (old.availableReplicas ?? 0) ||
+      status.replicas - status.updatedReplicas < (old.replicas ?? 0) - (old.updatedReplicas ?? 0);
+    const deadlineMs = Number(d.spec.progressDeadlineSeconds ?? 600) * 1000;
+    let requeueAfterMs: number | undefined;
+    if (complete) {
+      conditions = setCondition(
+        conditions,
+        {
+          type: 'Progressing',
+          status: 'True',
+          reason: 'NewReplicaSetAvailable',
+          message: `ReplicaSet "${name}" has successfully progressed.`,
+        },
+        stamps,
+      );
+    } else if (created || progressed || !prev || prev.reason === 'NewReplicaSetAvailable') {
+      const now = nowISO();
+      const c = created
         ? { reason: 'NewReplicaSetCreated', message: `Created new replica set "${name}"` }
         : { reason: 'ReplicaSetUpdated', message: `ReplicaSet "${name}" is progressing.` };
-    conditions = setCondition(conditions, { type: 'Progressing', status: 'True', ...progressing }, stamps);
+      const same = prev?.status === 'True';
+      conditions = [
+        ...conditions.filter((x) => x.type !== 'Progressing'),
+        {
+          type: 'Progressing',
+          status: 'True',
+          ...c,
+          lastUpdateTime: now,
+          lastTransitionTime: same && prev.lastTransitionTime ? prev.lastTransitionTime : now,
+        },
+      ];
+      requeueAfterMs = deadlineMs;
+    } else if (prev.status === 'True') {
+      const since = Date.parse(prev.lastUpdateTime ?? prev.lastTransitionTime ?? '');
+      const left = since + deadlineMs - Date.now();
+      if (Number.isFinite(left) && left <= 0)
+        conditions = setCondition(
+          conditions,
+          {
+            type: 'Progressing',
+            status: 'False',
+            reason: 'ProgressDeadlineExceeded',
+            message: `ReplicaSet "${name}" has timed out progressing.`,
+          },
+          stamps,
+        );
+      else requeueAfterMs = Number.isFinite(left) ? left + 10 : deadlineMs;
+    }
     // Upstream lists Available first, then Progressing.
     status.conditions = ['Available', 'Progressing']
       .map((t) => conditions.find((c) => c.type === t)!)
@@ -363,6 +412,7 @@ export function addDeploymentController(ctx: Ctx): void {
     if (!jsonEqual(status, d.status)) {
       await client.updateStatus(cluster, { ...structuredClone(d), status });
     }
+    return requeueAfterMs === undefined ? undefined : { requeueAfterMs };
   }
 }
 

@@ -82,4 +82,10 @@ test('pods are scheduled to workers and reported Running; too big stays Pending 
         .status?.phase === 'Running',
     'huge runs on the big node',
   );
+  // A node that goes away takes its pods with it (pod GC).
+  await c.delete({ cluster: 'c1', apiVersion: 'v1', kind: 'Node', name: 'big' });
+  await until(
+    async () => !(await listPods(env.manager, 'c1')).some((p) => p.metadata.name === 'huge'),
+    'huge collected',
+  );
 });

@@ -3,6 +3,7 @@ import assert from 'node:assert/strict';
 import { formatKey } from '@kaas/controllers';
 import { desiredNodeStatus, nodeCIDR } from './nodes.ts';
 import { jsonEqual } from './util.ts';
+import { ensureClusterDefaults } from './defaults.ts';
 import { registerNode, startEnv, until } from './testing.ts';
 
 test('desiredNodeStatus is stable: computing it from its own result changes nothing', () => {
@@ -55,4 +56,33 @@ test('a registered node becomes Ready with nodeInfo and a pod CIDR', async (t) =
     env.manager.metrics().informers.some((i) => i.id === '/nodes' && i.objects === 3),
     formatKey({ cluster: 'x', name: 'y' }),
   );
+});
+
+test('ensureClusterDefaults creates namespaces and the default StorageClass, idempotently', async (t) => {
+  const env = await startEnv({ clusters: [] });
+  t.after(env.close);
+  const c = env.manager.client;
+  await ensureClusterDefaults(c, 'fresh');
+  const sc = await c.get({
+    cluster: 'fresh',
+    apiVersion: 'storage.k8s.io/v1',
+    kind: 'StorageClass',
+    name: 'standard',
+  });
+  sc.reclaimPolicy = 'Retain';
+  await c.update('fresh', sc);
+  await ensureClusterDefaults(c, 'fresh');
+  const again = await c.get({
+    cluster: 'fresh',
+    apiVersion: 'storage.k8s.io/v1',
+    kind: 'StorageClass',
+    name: 'standard',
+  });
+  assert.equal(again.reclaimPolicy, 'Retain', 'an existing class is left as it is');
+  assert.equal(again.metadata.annotations?.['storageclass.kubernetes.io/is-default-class'], 'true');
+  assert.equal(again.provisioner, 'kaas.dev/local-volume');
+  const ns = (await c.list({ cluster: 'fresh', apiVersion: 'v1', kind: 'Namespace' })).items.map(
+    (n) => n.metadata.name,
+  );
+  for (const n of ['default', 'kube-public', 'kube-system', 'kaas-system']) assert.ok(ns.includes(n), n);
 });

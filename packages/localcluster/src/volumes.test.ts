@@ -1,7 +1,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { existsSync } from 'node:fs';
-import { mkdir, readdir, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { KObject } from '@kaas/apiserver';
 import { scrubDirectory } from './volumes.ts';
@@ -33,9 +34,9 @@ const volume = (name: string, path: string, policy: string): KObject => ({
 });
 
 test('scrubDirectory removes every entry, hidden ones too, and keeps the directory', async (t) => {
-  const env = await startEnv({ clusters: [] });
-  t.after(env.close);
-  const dir = join(env.dataDir, 'scrub');
+  const tmp = await mkdtemp(join(tmpdir(), 'kaas-scrub-'));
+  t.after(() => rm(tmp, { recursive: true, force: true }));
+  const dir = join(tmp, 'scrub');
   await mkdir(join(dir, 'sub'), { recursive: true });
   for (const f of ['a', '.hidden', '..x', 'sub/b']) await writeFile(join(dir, f), 'data');
   await scrubDirectory(dir);
