@@ -6,6 +6,15 @@ import { serverCommand } from './commands/server.ts';
 import { clusterCommand, getCommand } from './commands/cluster.ts';
 import { authCommand, userCommand } from './commands/auth.ts';
 import { addDestroyCommand, addGetNodesCommand, kubeconfigCommand } from './commands/lifecycle.ts';
+import {
+  addUpdateCommand,
+  addValidateCommand,
+  nodesCommand,
+  providerCommand,
+  servicesCommand,
+  versionsCommand,
+} from './commands/operations.ts';
+import { ssoProxyCommand } from './commands/ssoproxy.ts';
 
 export function buildProgram(): Command {
   const program = new Command('kaasctl')
@@ -18,13 +27,20 @@ export function buildProgram(): Command {
   program.addCommand(serverCommand());
   const cluster = clusterCommand();
   addDestroyCommand(cluster);
+  addValidateCommand(cluster);
+  addUpdateCommand(cluster);
   program.addCommand(cluster);
   const get = getCommand();
   addGetNodesCommand(get);
   program.addCommand(get);
   program.addCommand(kubeconfigCommand());
+  program.addCommand(nodesCommand());
+  program.addCommand(servicesCommand());
+  program.addCommand(versionsCommand());
+  program.addCommand(providerCommand());
   program.addCommand(authCommand());
   program.addCommand(userCommand());
+  program.addCommand(ssoProxyCommand());
   return program;
 }
 

@@ -39,3 +39,7 @@ export {
   kubeletVersionAnnotation,
 } from './nodes.ts';
 export type { ServerInfo } from './nodes.ts';
+export { operationAnnotations, versionSkewProblem, planRoll } from './rolling.ts';
+export type { RollStatus, RollNode } from './rolling.ts';
+export type { ValidationReport, ValidationCheck } from './validate.ts';
+export type { ServicesReport } from './operations.ts';
