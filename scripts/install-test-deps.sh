@@ -10,6 +10,8 @@ command -v etcdctl >/dev/null 2>&1 || need+=(etcd-client)
 command -v wrk >/dev/null 2>&1 || need+=(wrk)
 command -v openssl >/dev/null 2>&1 || need+=(openssl)
 command -v curl >/dev/null 2>&1 || need+=(curl)
+# Prometheus: a real upstream UI behind the SSO proxy in its tests
+command -v prometheus >/dev/null 2>&1 || need+=(prometheus)
 # kubectl: the machines carry Google's package; a machine without one gets Debian's client.
 command -v kubectl >/dev/null 2>&1 || need+=(kubernetes-client)
 
