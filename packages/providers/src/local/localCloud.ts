@@ -57,18 +57,29 @@ export class LocalCloud {
   /** Opens the cloud on a store, loading whatever an earlier process left there. */
   static async open(opts: LocalCloudOptions): Promise<LocalCloud> {
     const cloud = new LocalCloud(opts);
+    await cloud.reload();
+    return cloud;
+  }
+
+  /**
+   * Re-reads every record from the store, replacing the in-memory index: a process that takes
+   * over from another one (leader election on a shared store) must see what that one made.
+   */
+  async reload(): Promise<void> {
+    const fresh = new Map<string, LocalRecord>();
     let startAfter: string | undefined;
     for (;;) {
-      const page = await cloud.store.range(cloud.prefix, { limit: 500, startAfter });
+      const page = await this.store.range(this.prefix, { limit: 500, startAfter });
       for (const kv of page.items) {
         const record = JSON.parse(kv.value) as LocalRecord;
-        cloud.records.set(record.cloudId, record);
+        fresh.set(record.cloudId, record);
       }
       const last = page.items.at(-1);
       if (!page.more || last === undefined) break;
       startAfter = last.key;
     }
-    return cloud;
+    this.records.clear();
+    for (const [id, record] of fresh) this.records.set(id, record);
   }
 
   private key(type: ResourceType, cloudId: string): string {
