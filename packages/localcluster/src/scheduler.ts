@@ -34,8 +34,8 @@ export function addScheduler(ctx: Ctx): void {
     const extra = new Map<string, KObject[]>();
     for (const [key, a] of assumed) {
       const cached = inf.pods.get(key);
-      if (!cached || cached.spec?.nodeName) {
-        assumed.delete(key); // the cache caught up (or the pod is gone)
+      if (!cached || cached.spec?.nodeName || cached.metadata.uid !== a.pod.metadata.uid) {
+        assumed.delete(key); // the cache caught up (or the pod is gone, or is another by that name)
         continue;
       }
       if (a.cluster !== cluster) continue;
@@ -61,7 +61,10 @@ export function addScheduler(ctx: Ctx): void {
       const { cluster, namespace, name } = parseObjectKey(key);
       if (!ctx.isLocal(cluster)) return;
       const cached = inf.pods.get(key);
-      if (!cached || !wantsScheduling(cached) || assumed.has(key)) return;
+      if (!cached || !wantsScheduling(cached)) return;
+      // Bound already by us, the cache not there yet. A pod re-created under the same name (a
+      // StatefulSet's) is another pod.
+      if (assumed.get(key)?.pod.metadata.uid === cached.metadata.uid) return;
       const nodes = inf.nodes.byIndex(idx.cluster, cluster).filter((n) => !n.metadata.deletionTimestamp);
       const r = schedule(cached, nodes, usageFor(cluster));
       const ref = { cluster, apiVersion: 'v1', kind: 'Pod', namespace, name };

@@ -139,6 +139,28 @@ test('StatefulSet: ordered pods with claims bound to provisioned directories', a
     assert.equal(pv.spec.hostPath.path, join(env.dataDir, 'volumes', 'c1', pv.metadata.name!));
     assert.ok(existsSync(pv.spec.hostPath.path), 'the volume is a real directory');
   }
+  // A new template replaces pods from the highest ordinal down, keeping their claims.
+  const order2: string[] = [];
+  podsInf.addHandler((e) => {
+    if (e.type === 'delete' && e.cluster === 'c1') order2.push(e.obj.metadata.name!);
+  });
+  const cur0 = await get();
+  cur0.spec.template.spec.containers[0].image = 'nginx:1.28';
+  const gen = (await c.update('c1', cur0)).metadata.generation;
+  await until(
+    async () => {
+      const s = (await get()).status ?? {};
+      return (
+        s.observedGeneration === gen &&
+        s.updatedReplicas === 3 &&
+        s.readyReplicas === 3 &&
+        s.currentRevision === s.updateRevision
+      );
+    },
+    async () => JSON.stringify((await get()).status),
+  );
+  assert.deepEqual(order2, ['db-2', 'db-1', 'db-0']);
+  assert.ok((await listPods(env.manager, 'c1')).every((p) => p.spec.containers[0].image === 'nginx:1.28'));
   // Scale down removes the highest ordinal first; the claims stay.
   const cur = await get();
   await c.update('c1', { ...cur, spec: { ...cur.spec, replicas: 1 } });
