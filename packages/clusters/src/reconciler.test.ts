@@ -233,6 +233,36 @@ test('10% injected errors and 10% timeouts: deploy and destroy still converge', 
   }
 });
 
+test('failover: a standby whose local cloud was opened before the leader deployed takes over without duplicates', async () => {
+  const kv = new MemoryStore();
+  const leaderElection = { leaseDurationMs: 1000, retryPeriodMs: 50 };
+  const a = await startProcess(kv, { ...asServer, leaderElection });
+  await a.manager.waitUntilRunning();
+  const b = await startProcess(kv, { ...asServer, leaderElection }); // standby, empty cloud index
+  try {
+    await a.manager.client.create('root', clusterObject('ha', { workers: 2, services: false }));
+    await waitReady(a, 'ha');
+    assert.equal(b.manager.running, false);
+    await a.stop(); // releases the Lease
+    await until(() => b.manager.running || undefined, 'the standby leads');
+    // a spec change makes the new leader run the engine over the whole graph
+    const cur = (await getCluster(b, 'ha'))!;
+    cur.spec.nodePools[0].labels = { tier: 'changed' };
+    const updated = await b.manager.client.update('root', cur);
+    await until(async () => {
+      const c = await getCluster(b, 'ha');
+      return c?.status?.observedGeneration === updated.metadata.generation &&
+        condition(c, 'Ready')?.status === 'True'
+        ? c
+        : undefined;
+    }, 'Ready again under the new leader');
+    assert.equal(await kv.count('/kaas/localcloud/'), 16, 'no resource made twice');
+  } finally {
+    await b.stop();
+    await a.stop();
+  }
+});
+
 /** Mulberry32: a small seeded generator, so that the crash points repeat. */
 function seeded(seed: number): () => number {
   let a = seed >>> 0;

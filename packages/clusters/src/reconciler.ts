@@ -20,7 +20,8 @@ import {
   isConflict,
   isNotFound,
   parseObjectKey,
-  type Controller,
+  Controller,
+  type ControllerOptions,
   type InProcessClient,
   type Informer,
   type InformerEvent,
@@ -155,6 +156,25 @@ function statusLedger(client: InProcessClient, pass: Pass, total: number, deleti
   };
 }
 
+/**
+ * The controller, which reloads the local cloud's index from the store each time it starts: on
+ * taking over the Lease from another server, that server's resources must be seen, or the engine
+ * would find them gone and create them again.
+ */
+class CloudReloadingController extends Controller {
+  readonly #beforeStart: () => Promise<void>;
+
+  constructor(o: ControllerOptions, beforeStart: () => Promise<void>) {
+    super(o);
+    this.#beforeStart = beforeStart;
+  }
+
+  override async start(signal?: AbortSignal): Promise<void> {
+    await this.#beforeStart();
+    return super.start(signal);
+  }
+}
+
 export class ClusterController {
   readonly controller: Controller;
   readonly clusters: Informer;
@@ -184,19 +204,25 @@ export class ClusterController {
             .map((c) =>
               formatKey({ cluster: 'root', namespace: c.metadata.namespace!, name: c.metadata.name! }),
             );
-    this.controller = m.add({
-      name: 'clusters',
-      workers: o.workers ?? 8,
-      watches: [
-        { informer: this.clusters },
-        { informer: this.nodes, keys: toCluster },
+    this.controller = m.add(
+      new CloudReloadingController(
         {
-          informer: deployments,
-          keys: (e) => (e.obj.metadata.namespace === servicesNamespace ? toCluster(e) : []),
+          name: 'clusters',
+          workers: o.workers ?? 8,
+          watches: [
+            { informer: this.clusters },
+            { informer: this.nodes, keys: toCluster },
+            {
+              informer: deployments,
+              keys: (e) => (e.obj.metadata.namespace === servicesNamespace ? toCluster(e) : []),
+            },
+          ],
+          reconcile: (key) => this.reconcile(key),
+          ...(o.log ? { log: o.log } : {}),
         },
-      ],
-      reconcile: (key) => this.reconcile(key),
-    });
+        () => o.cloud.reload(),
+      ),
+    );
     this.#ops = new ClusterOperations({
       manager: m,
       cloud: o.cloud,

@@ -125,6 +125,8 @@ export async function startProcess(
     pollMs?: number;
     /** As `kaasctl server` runs it: restricted Pod Security (kube-system exempt), ensureClusterDefaults. */
     asServer?: boolean;
+    /** Campaign for the Lease (default: run without leader election); does not wait to lead. */
+    leaderElection?: { leaseDurationMs: number; retryPeriodMs: number };
   } = {},
 ): Promise<TestProcess> {
   const kv = new MortalKV(inner);
@@ -139,7 +141,11 @@ export async function startProcess(
   await server.start();
   await installCRDs(server);
   const cloud = await LocalCloud.open({ store: kv });
-  const manager = new Manager({ server, kv, leaderElection: false });
+  const manager = new Manager({
+    server,
+    kv,
+    ...(o.leaderElection ? o.leaderElection : { leaderElection: false }),
+  });
   const controller = addClusterController({
     manager,
     server,
@@ -152,7 +158,7 @@ export async function startProcess(
   });
   installLocalClusterControllers(manager, { dataDir });
   await manager.start();
-  await manager.waitUntilRunning();
+  if (!o.leaderElection) await manager.waitUntilRunning();
   const stop = async () => {
     await manager.stop().catch(() => undefined);
     await server.close().catch(() => undefined);
