@@ -19,7 +19,7 @@ import { connect as tlsConnect } from 'node:tls';
 import { after, before, describe, test } from 'node:test';
 import { ensurePki, issueCertificate } from '@kaas/apiserver';
 import type { KeyAndCert } from '@kaas/apiserver';
-import { createOidcIssuer, LocalUsersBackend, MemoryUserStore } from '@kaas/auth';
+import { createOidcIssuer, ExchangeRateLimiter, LocalUsersBackend, MemoryUserStore } from '@kaas/auth';
 import type { OidcIssuer } from '@kaas/auth';
 import { MemorySessionStore, ssoProxyOidcClient, startSsoProxy } from '@kaas/ssoproxy';
 import type { SsoProxy, SsoProxyConfigInput } from '@kaas/ssoproxy';
@@ -129,7 +129,7 @@ before(async () => {
 
   const proxyCert = await issueCertificate(ca, {
     commonName: 'sso-proxy',
-    hosts: ['127.0.0.1'],
+    hosts: ['127.0.0.1', 'localhost'],
     usage: 'server',
   });
   const prometheusPort = await freePort();
@@ -156,6 +156,8 @@ before(async () => {
         passAccessToken: true,
       },
       { name: 'admin', pathPrefix: '/admin/', upstream: echoUrl, allowedGroups: [ADMIN] },
+      // a host route: the same proxy under another name
+      { name: 'by-host', host: 'localhost', upstream: echoUrl, allowedGroups: [DEV] },
     ],
   };
   const proxy = await startSsoProxy(config, { store, now: () => Date.now() + clock.skewMs });
@@ -204,6 +206,11 @@ before(async () => {
       },
     ],
     cookieKeys: [randomBytes(32).toString('hex')],
+    // the tests sign the same users in many times
+    rateLimiter: new ExchangeRateLimiter({
+      perUser: { capacity: 100, refillPerSecond: 1 },
+      perSource: { capacity: 1000, refillPerSecond: 10 },
+    }),
   });
   holder.issuer = issuer;
 
@@ -367,6 +374,7 @@ async function signIn(b: Browser, path: string, user: string, base = env.proxy.p
     method: 'POST',
     form: { backend: 'local', username: user, password: PASSWORD },
   });
+  assert.equal(r.status, 303, r.body.slice(0, 300));
   // at the issuer until it sends the browser back to the proxy's callback
   while (r.location && new URL(r.location, r.url).origin !== base)
     r = await b.request(new URL(r.location, r.url));
@@ -381,11 +389,19 @@ async function signIn(b: Browser, path: string, user: string, base = env.proxy.p
 }
 
 /** GET with the path exactly as given (fetch would normalize dot segments first). */
-function rawStatus(path: string, cookie: string): Promise<number> {
+function rawStatus(path: string, cookie: string, host?: string): Promise<number> {
   const { port } = new URL(env.proxy.url);
   return new Promise((resolve, reject) => {
     const req = httpsRequest(
-      { host: '127.0.0.1', port: Number(port), path, ca: env.ca.certPem, headers: { cookie } },
+      {
+        host: '127.0.0.1',
+        port: Number(port),
+        path,
+        ca: env.ca.certPem,
+        headers: { cookie, ...(host ? { host } : {}) },
+        // TLS still checks the certificate for a name it holds, whatever the Host header says
+        servername: 'localhost',
+      },
       (res) => {
         res.resume();
         resolve(res.statusCode ?? 0);
@@ -654,6 +670,42 @@ describe('sso-proxy', () => {
     assert.equal(other.status, 400, 'another browser cannot finish this sign-in (login CSRF)');
     const noState = await b.request(proxyUrl('/oauth2/callback?code=abc'));
     assert.equal(noState.status, 400);
+  });
+
+  test('abandoned sign-ins (tabs) do not pile up cookies: the callback keeps the newest few', async () => {
+    const b = new Browser();
+    for (let i = 0; i < 6; i++) assert.equal((await b.request(proxyUrl(`/echo/tab${i}`))).status, 302);
+    const pending = () => b.cookies.filter((c) => c.name.startsWith('_kaas_sso_login_')).length;
+    assert.equal(pending(), 6);
+    await signIn(b, '/echo/tab6', 'alice');
+    assert.equal(pending(), 4, 'this one and the oldest of the other six are gone');
+  });
+
+  test('a host route: another origin, its own callback, no second password', async () => {
+    const b = new Browser();
+    await signIn(b, '/echo/h', 'alice');
+    const base = env.proxy.publicUrl.replace('127.0.0.1', 'localhost');
+    const first = await b.request(`${base}/anything?x=1`);
+    assert.equal(first.status, 302);
+    const auth = new URL(first.location!);
+    assert.equal(auth.searchParams.get('redirect_uri'), `${base}/oauth2/callback`);
+    // the issuer still knows the browser: straight back with a code, no sign-in form
+    let r = await b.request(auth);
+    while (r.location && new URL(r.location, r.url).origin !== base) {
+      assert.doesNotMatch(r.body, /<form method="post"/);
+      r = await b.request(new URL(r.location, r.url));
+    }
+    const back = await b.request(new URL(r.location!, r.url));
+    assert.equal(back.location, `${base}/anything?x=1`);
+    const got = echoed(await b.request(back.location));
+    assert.equal(got.url, '/anything?x=1');
+    assert.equal(got.headers['x-forwarded-user'], 'local:alice');
+    assert.equal(got.headers['x-forwarded-host'], new URL(base).host);
+    // the route belongs to that host only
+    assert.equal((await b.request(proxyUrl('/anything'))).status, 404);
+    // and an unknown Host is not served at all
+    const { port } = new URL(env.proxy.url);
+    assert.equal(await rawStatus('/echo/x', '', `evil.example:${port}`), 404);
   });
 
   test('websocket upgrades pass through with the identity', async () => {

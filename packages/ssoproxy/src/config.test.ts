@@ -124,6 +124,33 @@ routes:
     );
   });
 
+  test('publicUrl is an origin', () => {
+    const base = {
+      oidc: { issuer: 'https://i/oidc', clientSecret: 's'.repeat(16) },
+      cookie: { secrets: [SECRET] },
+      routes: [{ name: 'a', upstream: 'http://127.0.0.1:1', allowedGroups: ['a'] }],
+    };
+    assert.equal(
+      parseSsoProxyConfig({ ...base, publicUrl: 'https://sso.example.com/' }).publicUrl,
+      'https://sso.example.com/',
+    );
+    assert.throws(
+      () => parseSsoProxyConfig({ ...base, publicUrl: 'https://sso.example.com/sso' }),
+      /publicUrl: must be an origin/,
+    );
+  });
+
+  test('missing sections are "required"', async () => {
+    await assert.rejects(parseSsoProxyConfigYaml('listen: 127.0.0.1:0\n', 'f.yaml'), (e: unknown) => {
+      assert.deepEqual((e as ConfigError).problems, [
+        'f.yaml:1:1: oidc: is required',
+        'f.yaml:1:1: cookie: is required',
+        'f.yaml:1:1: routes: is required',
+      ]);
+      return true;
+    });
+  });
+
   test('YAML syntax errors carry the position', async () => {
     await assert.rejects(parseSsoProxyConfigYaml('routes: [\n', 'f.yaml'), /f\.yaml:\d+:\d+: /);
   });

@@ -50,7 +50,7 @@ export const ssoProxyConfigSchema = z.strictObject({
   /** HOST:PORT to listen on */
   listen: listenSchema.default('127.0.0.1:4180'),
   /** the origin browsers use (behind a load balancer, its URL); default: the listening URL */
-  publicUrl: httpUrl.optional(),
+  publicUrl: httpUrl.refine((s) => new URL(s).pathname === '/', 'must be an origin (no path)').optional(),
   /** serve https directly; without it the proxy serves http (put TLS in front of it) */
   tls: z.strictObject({ certPem: z.string(), keyPem: z.string() }).optional(),
   oidc: z.strictObject({
@@ -117,6 +117,11 @@ export class ConfigError extends Error {
   }
 }
 
+/** zod's words for a missing field are about types; say what the user needs to know */
+function issueText(i: { message: string; code?: string }): string {
+  return i.code === 'invalid_type' && /received undefined$/.test(i.message) ? 'is required' : i.message;
+}
+
 function pathText(path: readonly PropertyKey[]): string {
   return path
     .map((p, i) => (typeof p === 'number' ? `[${p}]` : i === 0 ? String(p) : `.${String(p)}`))
@@ -150,7 +155,7 @@ function crossChecks(c: z.output<typeof ssoProxyConfigSchema>): { path: Property
 /** Validates a config object; throws ConfigError with every problem. */
 export function parseSsoProxyConfig(input: unknown): SsoProxyConfig {
   const r = ssoProxyConfigSchema.safeParse(input);
-  if (!r.success) throw new ConfigError(r.error.issues.map((i) => `${pathText(i.path)}: ${i.message}`));
+  if (!r.success) throw new ConfigError(r.error.issues.map((i) => `${pathText(i.path)}: ${issueText(i)}`));
   const extra = crossChecks(r.data);
   if (extra.length) throw new ConfigError(extra.map((p) => `${pathText(p.path)}: ${p.message}`));
   return r.data;
@@ -319,7 +324,7 @@ export async function parseSsoProxyConfigYaml(
     const r = ssoProxyConfigSchema.safeParse(obj);
     const issues = r.success ? crossChecks(r.data) : r.error.issues;
     throw new ConfigError(
-      issues.map((i) => `${file}:${locate(doc, lines, i.path)}: ${pathText(i.path)}: ${i.message}`),
+      issues.map((i) => `${file}:${locate(doc, lines, i.path)}: ${pathText(i.path)}: ${issueText(i)}`),
     );
   }
 }

@@ -51,6 +51,8 @@ export const PATHS = {
 } as const;
 
 const LOGIN_TTL_S = 600;
+/** sign-ins under way in one browser (tabs) whose cookies are kept; older ones are dropped */
+const MAX_PENDING_LOGINS = 4;
 
 interface LoginState {
   state: string;
@@ -368,6 +370,19 @@ export async function startSsoProxy(input: SsoProxyConfigInput, deps: SsoProxyDe
     res.end();
   };
 
+  /** Login cookies other than `keep` that are expired or beyond the newest MAX_PENDING_LOGINS. */
+  const staleLoginCookies = (cookies: Map<string, string>, keep: string): string[] => {
+    const pending: { name: string; expMs: number }[] = [];
+    for (const [name, value] of cookies) {
+      if (!name.startsWith(loginCookiePrefix) || name === keep) continue;
+      const text = sealer.open(name, value);
+      const expMs = text ? (JSON.parse(text) as LoginState).expMs : 0;
+      pending.push({ name, expMs });
+    }
+    pending.sort((a, b) => b.expMs - a.expMs);
+    return pending.filter((p, i) => p.expMs < now() || i >= MAX_PENDING_LOGINS).map((p) => p.name);
+  };
+
   const callback = async (
     req: IncomingMessage,
     res: ServerResponse,
@@ -376,12 +391,12 @@ export async function startSsoProxy(input: SsoProxyConfigInput, deps: SsoProxyDe
   ): Promise<void> => {
     const state = url.searchParams.get('state') ?? '';
     const loginCookie = `${loginCookiePrefix}${state.slice(0, 16)}`;
-    const clear = serializeCookie(loginCookie, '', {
-      path: PATHS.callback,
-      secure: config.cookie.secure,
-      maxAgeS: 0,
-    });
-    const sealed = state.length >= 16 ? parseCookies(req.headers.cookie).get(loginCookie) : undefined;
+    const cookies = parseCookies(req.headers.cookie);
+    // this sign-in's cookie goes, and so do stale ones (abandoned sign-ins in other tabs)
+    const clear = [loginCookie, ...staleLoginCookies(cookies, loginCookie)].map((name) =>
+      serializeCookie(name, '', { path: PATHS.callback, secure: config.cookie.secure, maxAgeS: 0 }),
+    );
+    const sealed = state.length >= 16 ? cookies.get(loginCookie) : undefined;
     const text = sealed ? sealer.open(loginCookie, sealed) : undefined;
     const login = text ? (JSON.parse(text) as LoginState) : undefined;
     if (!login || !constantTimeEqual(login.state, state) || login.expMs < now() || login.origin !== origin) {
@@ -433,12 +448,15 @@ export async function startSsoProxy(input: SsoProxyConfigInput, deps: SsoProxyDe
       );
       return;
     }
+    // a sign-in over an existing session (another user, say) ends that one
+    const prior = await codec.decode(cookies.get(cookieName));
+    if (prior) await endSession(prior.session, prior.serverSide);
     const encoded = await codec.encode(session);
     log('info', 'sso-proxy: signed in', { user: session.user, serverSide: encoded.serverSide });
     res.writeHead(302, {
       location: `${origin}${safeReturnPath(login.rd) ?? '/'}`,
       'cache-control': 'no-store',
-      'set-cookie': [clear, encoded.setCookie],
+      'set-cookie': [...clear, encoded.setCookie],
     });
     res.end();
   };
