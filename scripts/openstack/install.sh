@@ -6,12 +6,29 @@
 #   scripts/openstack/install.sh --check         exit 0 if installed and up to date, else 1
 #   scripts/openstack/install.sh --force         redo every step even if up to date
 #   scripts/openstack/install.sh --keep-running  leave what it started running
-#   KAAS_OPENSTACK_SERVICES="..." install.sh     also the listed services (see services.sh)
+#   KAAS_OPENSTACK_SERVICES="neutron nova" install.sh   also these services (lib.sh; LAB_SERVICES
+#                                                      works too). An install never removes a
+#                                                      service: it installs the union of what is
+#                                                      installed and what is asked for, and --check
+#                                                      succeeds when what is asked for is installed.
 #
 # Writes configs into /etc/<service>/ (the packaged file is kept once as *.kaas-orig) and, in the
-# state dir (lib.sh), secrets.env and clouds.yaml (cloud `kaas-local`, admin credentials).
+# state dir (lib.sh), secrets.env and clouds.yaml (cloud `kaas-local`: admin credentials; with any
+# service besides keystone also `kaas-local-demo`: user demo, project demo, a member).
 set -euo pipefail
 HERE="$(cd "$(dirname "$0")" && pwd)"
+# shellcheck source=lib.sh
+. "$HERE/lib.sh"
+STAMP_FILE="$STATE_DIR/installed"
+REQUESTED="$SERVICES"
+INSTALLED=""
+[ -f "$STAMP_FILE" ] && INSTALLED="$(sed -n 2p "$STAMP_FILE")"
+case " $* " in *" --check "*) ;; *)
+  # shellcheck disable=SC2086
+  KAAS_OPENSTACK_SERVICES="$(normalize_services $INSTALLED $REQUESTED)"
+  export KAAS_OPENSTACK_SERVICES
+  ;;
+esac
 # shellcheck source=services.sh
 . "$HERE/services.sh"
 
@@ -29,6 +46,7 @@ for a in "$@"; do
 done
 
 PKGS="$INFRA_PACKAGES"
+needs_rabbit && PKGS="$PKGS rabbitmq-server"
 for s in $SERVICES; do PKGS="$PKGS $("${s}_packages")"; done
 missing_packages() {
   local p out=""
@@ -37,15 +55,17 @@ missing_packages() {
   done
   echo "$out"
 }
-# What the installed state was made from: these scripts and the service list.
-stamp() {
-  cat "$HERE"/lib.sh "$HERE"/services.sh "$HERE"/install.sh "$HERE"/services/*.sh | sha256sum | cut -c1-16
-  echo "$SERVICES"
+# What the installed state was made from: these scripts, then the service list.
+scripts_hash() {
+  cat "$HERE"/lib.sh "$HERE"/services.sh "$HERE"/install.sh "$HERE"/services/*.sh "$HERE"/*.py \
+    "$HERE"/pylib/*.py | sha256sum | cut -c1-16
 }
-STAMP_FILE="$STATE_DIR/installed"
+# up to date: same scripts, and every service asked for is among the installed ones
 up_to_date() {
-  [ -z "$(missing_packages)" ] && [ -f "$STAMP_FILE" ] && [ "$(cat "$STAMP_FILE")" = "$(stamp)" ] &&
-    [ -f "$STATE_DIR/clouds.yaml" ]
+  local s
+  [ -z "$(missing_packages)" ] && [ -f "$STAMP_FILE" ] && [ -f "$STATE_DIR/clouds.yaml" ] &&
+    [ "$(sed -n 1p "$STAMP_FILE")" = "$(scripts_hash)" ] || return 1
+  for s in $SERVICES; do case " $INSTALLED " in *" $s "*) ;; *) return 1 ;; esac; done
 }
 
 if [ $MODE = check ]; then
@@ -159,6 +179,26 @@ start_memcached
 pid_alive mariadb || STARTED_HERE="$STARTED_HERE mariadb"
 start_mariadb
 
+if needs_rabbit; then
+  wconf /etc/rabbitmq/rabbitmq-env.conf << EOF
+NODENAME=rabbit@localhost
+NODE_IP_ADDRESS=$HOST_IP
+NODE_PORT=$PORT_RABBIT
+SERVER_ADDITIONAL_ERL_ARGS="-kernel inet_dist_use_interface {127,0,0,1}"
+EOF
+  wconf /etc/rabbitmq/rabbitmq.conf << EOF
+listeners.tcp.default = $HOST_IP:$PORT_RABBIT
+loopback_users.guest = true
+EOF
+  step "starting RabbitMQ"
+  pid_alive rabbitmq || STARTED_HERE="$STARTED_HERE rabbitmq epmd"
+  start_rabbitmq
+  rmq="rabbitmqctl -q -n rabbit@localhost"
+  $rmq list_users | grep -q "^openstack\b" || $rmq add_user openstack "$RABBIT_PASSWORD"
+  $rmq change_password openstack "$RABBIT_PASSWORD"
+  $rmq set_permissions -p / openstack ".*" ".*" ".*"
+fi
+
 step "databases"
 sql=""
 for s in $SERVICES; do
@@ -178,6 +218,14 @@ mariadb --socket=$MYSQL_SOCKET -u root -e "$sql FLUSH PRIVILEGES;"
 for s in $SERVICES; do
   step "$s: db sync and bootstrap"
   "${s}_setup"
+  if [ "$s" = keystone ] && needs_rabbit; then
+    step "keystone: projects, users, roles and the catalog"
+    pid_alive keystone || STARTED_HERE="$STARTED_HERE keystone"
+    launch_keystone
+    wait_keystone
+    KEYSTONE_URL=$KEYSTONE_URL ADMIN_PASSWORD=$ADMIN_PASSWORD DEMO_PASSWORD=$DEMO_PASSWORD \
+      SERVICE_PASSWORD=$SERVICE_PASSWORD REGION=$REGION SERVICES="$SERVICES" $PY "$HERE/keystone_catalog.py"
+  fi
 done
 
 (
@@ -197,8 +245,24 @@ clouds:
     interface: public
     identity_api_version: 3
 EOF
+  if needs_rabbit; then cat >> "$STATE_DIR/clouds.yaml.tmp"; fi << EOF
+  kaas-local-demo:
+    auth:
+      auth_url: $KEYSTONE_URL/v3
+      username: demo
+      password: $DEMO_PASSWORD
+      user_domain_name: Default
+      project_name: demo
+      project_domain_name: Default
+    region_name: $REGION
+    interface: public
+    identity_api_version: 3
+EOF
 )
 mv "$STATE_DIR/clouds.yaml.tmp" "$STATE_DIR/clouds.yaml"
-stamp > "$STAMP_FILE"
+{
+  scripts_hash
+  echo "$SERVICES"
+} > "$STAMP_FILE"
 step "done"
 log "install.sh finished in $(($(date +%s) - T0))s; credentials in $STATE_DIR/clouds.yaml"

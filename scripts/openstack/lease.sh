@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
 # Shared use of the local keystone by concurrent test processes (test/support/keystone.ts).
 #
-#   lease.sh acquire PID   install if needed, start if not answering, record a lease for PID,
-#                          print the path of the clouds.yaml with the admin credentials
+#   lease.sh acquire PID [SERVICE...]
+#                          install if needed, start if not answering, record a lease for PID,
+#                          print the path of the clouds.yaml with the admin credentials.
+#                          SERVICEs besides keystone (lib.sh): e.g. `neutron nova`
 #   lease.sh release PID   drop PID's lease; when no live lease remains, stop the processes that
 #                          an acquire started (never the ones that were already running)
 #
@@ -10,15 +12,21 @@
 # the next one. Progress of install/start goes to stderr.
 set -euo pipefail
 HERE="$(cd "$(dirname "$0")" && pwd)"
-# shellcheck source=services.sh
-. "$HERE/services.sh"
-
 ACTION=${1:-}
 PID=${2:-}
 [[ "$ACTION" =~ ^(acquire|release)$ && "$PID" =~ ^[0-9]+$ ]] || {
-  echo "usage: $0 acquire|release PID" >&2
+  echo "usage: $0 acquire PID [SERVICE...] | release PID" >&2
   exit 2
 }
+shift 2
+if [ "$ACTION" = release ]; then
+  # what any acquire started, whichever services it asked for
+  export KAAS_OPENSTACK_SERVICES="glance placement neutron nova octavia designate cinder"
+elif [ $# -gt 0 ]; then
+  export KAAS_OPENSTACK_SERVICES="$*"
+fi
+# shellcheck source=services.sh
+. "$HERE/services.sh"
 LEASES="$STATE_DIR/leases"
 STARTED="$STATE_DIR/started-by-tests"
 mkdir -p "$LEASES"
@@ -44,7 +52,15 @@ prune
 if [ "$ACTION" = acquire ]; then
   # 9>&-: the daemons they launch must not inherit the lock, or they would hold it forever
   if ! "$HERE/install.sh" --check 9>&-; then "$HERE/install.sh" 9>&- >&2; fi
-  if ! curl -s -o /dev/null -m 10 "$KEYSTONE_URL/v3"; then
+  # keystone alone: any keystone answering on the port will do; other services: their processes
+  # (start.sh starts only the missing ones and waits for all)
+  ready=1
+  curl -s -o /dev/null -m 10 "$KEYSTONE_URL/v3" || ready=0
+  for p in $(all_procs); do
+    case " keystone memcached mariadb " in *" $p "*) continue ;; esac
+    pid_alive "$p" || ready=0
+  done
+  if [ $ready = 0 ]; then
     before=""
     for p in $(all_procs); do pid_alive "$p" && before="$before $p"; done
     "$HERE/start.sh" 9>&- >&2

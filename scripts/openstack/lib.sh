@@ -3,11 +3,14 @@
 # (Debian 12 packages, OpenStack Zed); see docs/auth.md for what the tests use.
 #
 # Environment:
-#   KAAS_OPENSTACK_SERVICES   optional services besides keystone, space separated (none yet:
-#                             each one is a file services/<name>.sh with the hooks described there)
+#   KAAS_OPENSTACK_SERVICES   services besides keystone, space separated, any of
+#   (or LAB_SERVICES)         glance placement neutron nova octavia designate cinder
+#                             (nova needs glance, placement and neutron: they are added). Each is
+#                             a file services/<name>.sh with the hooks described in services.sh.
 #   KAAS_OPENSTACK_STATE_DIR  pid files, logs, generated secrets, clouds.yaml
 #                             (default /var/lib/kaas-openstack; one keystone per machine: fixed ports)
-#   KAAS_OPENSTACK_ADMIN_PASSWORD, KAAS_OPENSTACK_DB_PASSWORD
+#   KAAS_OPENSTACK_ADMIN_PASSWORD, KAAS_OPENSTACK_DB_PASSWORD, KAAS_OPENSTACK_DEMO_PASSWORD,
+#   KAAS_OPENSTACK_SERVICE_PASSWORD, KAAS_OPENSTACK_RABBIT_PASSWORD
 #                             fixed passwords; otherwise random ones are generated once and kept
 #                             in $STATE_DIR/secrets.env (mode 600)
 
@@ -26,12 +29,43 @@ REGION=RegionOne
 PORT_KEYSTONE=5000
 PORT_MARIADB=3306
 PORT_MEMCACHED=11211
+PORT_RABBIT=5672
+PORT_GLANCE=9292
+PORT_PLACEMENT=8778
+PORT_NOVA=8774
+PORT_NEUTRON=9696
+PORT_OCTAVIA=9876
+PORT_DESIGNATE=9001
+PORT_DESIGNATE_MDNS=5354
+PORT_CINDER=8776
 KEYSTONE_URL="http://$HOST_IP:$PORT_KEYSTONE"
 MYSQL_SOCKET=/run/mysqld/mysqld.sock
+# [DEFAULT] host of every service: nova-compute's node and cinder-volume's backend host
+SVC_HOST=kaashost
+PYLIB="$OS_DIR/pylib"
 
-# keystone is always on; the others are opt-in.
-SERVICES="keystone ${KAAS_OPENSTACK_SERVICES:-}"
+# keystone is always on; the others are opt-in. Put in dependency (= start) order, with what
+# they need added: nova boots from glance images, schedules through placement, plugs neutron ports.
+KNOWN_SERVICES="keystone glance placement neutron nova octavia designate cinder"
+normalize_services() {
+  local want=" keystone $* " out="" s
+  case "$want" in *" nova "*) want="$want glance placement neutron " ;; esac
+  case "$want" in *" octavia "*) want="$want neutron " ;; esac
+  for s in $want; do
+    case " $KNOWN_SERVICES " in *" $s "*) ;; *)
+      echo "unknown OpenStack service '$s' (known: $KNOWN_SERVICES)" >&2
+      return 2
+      ;;
+    esac
+  done
+  for s in $KNOWN_SERVICES; do case "$want" in *" $s "*) out="$out $s" ;; esac; done
+  echo "${out# }"
+}
+# shellcheck disable=SC2086
+SERVICES="$(normalize_services ${KAAS_OPENSTACK_SERVICES:-${LAB_SERVICES:-}})" || exit 2
 has_svc() { case " $SERVICES " in *" $1 "*) return 0 ;; esac; return 1; }
+# RabbitMQ is infrastructure for every service but keystone
+needs_rabbit() { [ "$SERVICES" != keystone ]; }
 
 log() { echo "[$(date +%H:%M:%S)] $*"; }
 
@@ -49,10 +83,52 @@ load_secrets() {
     )
     mv "$f.tmp" "$f"
   fi
+  # secrets added after a first (keystone only) install are appended; the old ones are kept
+  local k
+  for k in DEMO_PASSWORD SERVICE_PASSWORD RABBIT_PASSWORD; do
+    grep -q "^$k=" "$f" || (umask 077 && echo "$k=$(openssl rand -hex 16)" >> "$f")
+  done
   # shellcheck disable=SC1090
   . "$f"
   ADMIN_PASSWORD="${KAAS_OPENSTACK_ADMIN_PASSWORD:-$ADMIN_PASSWORD}"
   DB_PASSWORD="${KAAS_OPENSTACK_DB_PASSWORD:-$DB_PASSWORD}"
+  DEMO_PASSWORD="${KAAS_OPENSTACK_DEMO_PASSWORD:-$DEMO_PASSWORD}"
+  SERVICE_PASSWORD="${KAAS_OPENSTACK_SERVICE_PASSWORD:-$SERVICE_PASSWORD}"
+  RABBIT_PASSWORD="${KAAS_OPENSTACK_RABBIT_PASSWORD:-$RABBIT_PASSWORD}"
+  TRANSPORT_URL="rabbit://openstack:$RABBIT_PASSWORD@$HOST_IP:$PORT_RABBIT/"
+}
+
+# [keystone_authtoken] block for service user $1
+authtoken_section() {
+  cat << EOF
+[keystone_authtoken]
+www_authenticate_uri = $KEYSTONE_URL
+auth_url = $KEYSTONE_URL
+auth_type = password
+project_domain_name = Default
+user_domain_name = Default
+project_name = service
+username = $1
+password = $SERVICE_PASSWORD
+region_name = $REGION
+service_token_roles_required = true
+memcached_servers = $HOST_IP:$PORT_MEMCACHED
+EOF
+}
+
+# keystoneauth password block [$1] for service user $2 ([placement], [neutron], [nova], ...)
+ksa_section() {
+  cat << EOF
+[$1]
+auth_url = $KEYSTONE_URL
+auth_type = password
+project_domain_name = Default
+user_domain_name = Default
+project_name = service
+username = $2
+password = $SERVICE_PASSWORD
+region_name = $REGION
+EOF
 }
 
 db_url() { echo "mysql+pymysql://$1:$DB_PASSWORD@$HOST_IP/$2?charset=utf8"; }

@@ -91,6 +91,45 @@ start_memcached() {
   wait_port $PORT_MEMCACHED 20
 }
 
+# RabbitMQ (every service but keystone): node rabbit@localhost, listener, epmd and the Erlang
+# distribution port on 127.0.0.1 (rabbitmq-env.conf and rabbitmq.conf from install.sh).
+start_rabbitmq() {
+  export RABBITMQ_NODENAME=rabbit@localhost RABBITMQ_NODE_IP_ADDRESS=$HOST_IP ERL_EPMD_ADDRESS=$HOST_IP
+  mkdir -p /var/lib/rabbitmq /var/log/rabbitmq
+  chown rabbitmq:rabbitmq /var/lib/rabbitmq /var/log/rabbitmq
+  # setpriv execs (no su fork): the pid file holds rabbitmq-server itself, whose TERM trap stops
+  # the broker cleanly
+  launch rabbitmq setpriv --reuid=rabbitmq --regid=rabbitmq --init-groups \
+    env HOME=/var/lib/rabbitmq /usr/lib/rabbitmq/bin/rabbitmq-server
+  local i
+  for i in $(seq 1 300); do
+    rabbitmqctl -q -n rabbit@localhost await_startup --timeout 2 > /dev/null 2>&1 && break
+    pid_alive rabbitmq || break
+    sleep 0.5
+  done
+  rabbitmqctl -q -n rabbit@localhost await_startup --timeout 5 > /dev/null || {
+    echo "rabbitmq did not start, see $LOG_DIR/rabbitmq.log" >&2
+    return 1
+  }
+  # epmd is spawned by the Erlang VM; its pid is recorded so that stop.sh ends it too
+  local epid
+  epid=$(ps -eo pid=,comm= | awk '$2=="epmd"{print $1; exit}')
+  [ -z "$epid" ] || echo "$epid" > "$PID_DIR/epmd.pid"
+}
+
+# wait_rpc_queue QUEUE [seconds]: until an oslo.messaging server consumes QUEUE
+wait_rpc_queue() {
+  local q=$1 t=${2:-90} end
+  end=$(($(date +%s) + t))
+  while [ "$(date +%s)" -lt "$end" ]; do
+    rabbitmqctl -q -n rabbit@localhost list_queues name consumers 2> /dev/null |
+      awk -v q="$q" '$1==q && $2>0 {f=1} END {exit !f}' && return 0
+    sleep 1
+  done
+  echo "timeout waiting for an RPC consumer on queue $q" >&2
+  return 1
+}
+
 # ---------------------------------------------------------------- services
 # Each services/<name>.sh defines, for its <name>:
 #   <name>_packages        Debian packages to install (echo)
@@ -110,6 +149,7 @@ done
 unset _svc
 
 INFRA_PROCS="memcached mariadb"
+needs_rabbit && INFRA_PROCS="rabbitmq epmd $INFRA_PROCS"
 # every process with a pid file, in stop order: services (last enabled first), then infra
 all_procs() {
   local out="" s

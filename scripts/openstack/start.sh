@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
-# Start MariaDB, memcached, keystone (and any KAAS_OPENSTACK_SERVICES) in the background, bound
-# to 127.0.0.1. Pid files in $STATE_DIR/pids, logs in $STATE_DIR/logs (lib.sh). Returns when
-# every API answers. Already running processes are left alone. Run install.sh first.
+# Start MariaDB, memcached, keystone (and any KAAS_OPENSTACK_SERVICES, with RabbitMQ) in the
+# background, bound to 127.0.0.1. Pid files in $STATE_DIR/pids, logs in $STATE_DIR/logs (lib.sh). Returns when
+# every API answers and every RPC server consumes its queue. Already running processes are left
+# alone. Run install.sh first.
 set -euo pipefail
 HERE="$(cd "$(dirname "$0")" && pwd)"
 # shellcheck source=services.sh
@@ -15,7 +16,8 @@ T0=$(now)
 s=$(now)
 start_mariadb
 start_memcached
-log "infra (mariadb, memcached) up in $(since "$s")s"
+if needs_rabbit; then start_rabbitmq; fi
+log "infra up in $(since "$s")s"
 # one service at a time: with 2 cores, parallel starts are slower (CPU-bound Python imports)
 for svc in $SERVICES; do
   s=$(now)

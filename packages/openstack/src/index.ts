@@ -3,3 +3,11 @@
 export * from './backoff.ts';
 export * from './errors.ts';
 export * from './session.ts';
+export * from './resource.ts';
+export * from './neutron.ts';
+export * from './nova.ts';
+export * from './glance.ts';
+export * from './octavia.ts';
+export * from './designate.ts';
+export * from './cinder.ts';
+export { OpenStack } from './openstack.ts';

@@ -76,6 +76,13 @@ export interface RequestOptions {
   timeoutMs?: number;
 }
 
+export interface ListOptions {
+  query?: RequestOptions['query'];
+  /** page size; without it the cloud's default page (and its links) */
+  limit?: number;
+  headers?: Record<string, string>;
+}
+
 export interface Response<T = any> {
   status: number;
   headers: Headers;
@@ -408,14 +415,18 @@ export class Session {
     service: string,
     path: string,
     key: string,
-    opts: { query?: RequestOptions['query']; limit?: number } = {},
+    opts: ListOptions = {},
   ): AsyncGenerator<T> {
     const base = await this.endpoint(service);
     let next: string | undefined = path;
     let query: RequestOptions['query'] = { ...opts.query, ...(opts.limit ? { limit: opts.limit } : {}) };
     const seen = new Set<string>();
     while (next !== undefined) {
-      const res: Response = await this.request(service, 'GET', next, { query, notFoundOk: false });
+      const res: Response = await this.request(service, 'GET', next, {
+        query,
+        notFoundOk: false,
+        ...(opts.headers ? { headers: opts.headers } : {}),
+      });
       const items: T[] = (res.body?.[key] as T[] | undefined) ?? [];
       for (const item of items) yield item;
       const link = nextLink(res.body, key);
@@ -438,12 +449,7 @@ export class Session {
     }
   }
 
-  async list<T = any>(
-    service: string,
-    path: string,
-    key: string,
-    opts: { query?: RequestOptions['query']; limit?: number } = {},
-  ): Promise<T[]> {
+  async list<T = any>(service: string, path: string, key: string, opts: ListOptions = {}): Promise<T[]> {
     const out: T[] = [];
     for await (const item of this.paginate<T>(service, path, key, opts)) out.push(item);
     return out;
