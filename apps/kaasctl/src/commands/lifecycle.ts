@@ -110,7 +110,7 @@ const cond = (c: ClusterObject | undefined, type: string) =>
 
 /** A condition the user has to act on (quota, credentials, spec): waiting will not help. */
 export function userFixableFailure(c: ClusterObject): Condition | undefined {
-  for (const type of ['Ready', ...conditionTypes]) {
+  for (const type of [...conditionTypes, 'Ready']) {
     const x = cond(c, type);
     if (x && x.status === 'False' && isErrorReason(x.reason) && errorReasons[x.reason].userFixable) return x;
   }
@@ -303,7 +303,7 @@ Exit codes: 0 destroyed (ledger empty), 1 failed or timed out, 2 usage (or not c
           if (!c) throw new ApiError(404, `cluster ${o.namespace}/${name} not found`);
           const entries = c.status?.resources ?? [];
           console.error(
-            `Cluster ${o.namespace}/${name} (${c.spec.provider?.type ?? 'local'}) and its Kubernetes API ${c.status?.endpoint ?? ''} will be deleted, with ${entries.length} cloud resources:`,
+            `Cluster ${o.namespace}/${name} (${c.spec.provider?.type ?? 'local'})${c.status?.endpoint ? ` and its Kubernetes API ${c.status.endpoint}` : ''} will be deleted, with ${entries.length} cloud resources${entries.length ? ':' : '.'}`,
           );
           for (const e of entries)
             console.error(`  ${e.name.padEnd(32)} ${e.id ?? '(no id yet)'}  ${e.phase}`);
