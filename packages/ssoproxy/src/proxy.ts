@@ -110,6 +110,14 @@ function groupsClaim(v: unknown): string[] {
   return Array.isArray(v) ? v.filter((g): g is string => typeof g === 'string' && g !== '') : [];
 }
 
+/** The issuer's answer, not an outage: an OAuth error or tokens that fail validation. */
+function refreshRefused(e: unknown): boolean {
+  if (e instanceof client.ResponseBodyError) return true;
+  // a 5xx page or an HTML error from something in front of the issuer is an outage
+  const transient = ['OAUTH_RESPONSE_IS_NOT_CONFORM', 'OAUTH_RESPONSE_IS_NOT_JSON'];
+  return e instanceof client.ClientError && !transient.includes(e.code ?? '');
+}
+
 function rawPath(req: IncomingMessage): string {
   const target = req.url ?? '/';
   const q = target.indexOf('?');
@@ -270,10 +278,10 @@ export async function startSsoProxy(input: SsoProxyConfigInput, deps: SsoProxyDe
         log('info', 'sso-proxy: session refreshed', { user: next.user });
         return next;
       } catch (e) {
-        if (e instanceof client.ResponseBodyError || e instanceof client.ClientError) {
+        if (refreshRefused(e)) {
           log('info', 'sso-proxy: refresh refused; signing out', {
             user: s.user,
-            error: (e as { error?: string }).error ?? e.message,
+            error: (e as { error?: string }).error ?? (e as Error).message,
           });
           await endSession(s, serverSide);
           return undefined;
