@@ -422,7 +422,10 @@ export function kubeconfigCommand(): Command {
       "a cluster-admin client certificate signed by the server's CA (needs the data dir's pki): works without signing in",
     )
     .option('-u, --username <name>', 'user the exec plugin signs in as (default: asks)')
-    .option('--data-dir <dir>', "the server's data directory (its pki/ holds the CA)", './.kaas')
+    .option(
+      '--data-dir <dir>',
+      "the server's data directory, whose pki/ holds the CA (default: the --kubeconfig's directory, where kaasctl server writes admin.kubeconfig)",
+    )
     .option('--output-file <path>', 'write the kubeconfig here (mode 0600) instead of printing it')
     .option('--kubeconfig <path>', 'kubeconfig of the management API', defaultKubeconfig)
     .addHelpText(
@@ -443,7 +446,7 @@ Examples:
           namespace: string;
           admin?: boolean;
           username?: string;
-          dataDir: string;
+          dataDir?: string;
           outputFile?: string;
           kubeconfig: string;
         },
@@ -472,7 +475,7 @@ Examples:
           const server = endpoint.replace(/\/clusters\/[^/]+\/?$/, '');
           let text: string;
           if (o.admin) {
-            const pki = join(o.dataDir, 'pki');
+            const pki = join(o.dataDir ?? dirname(resolve(o.kubeconfig)), 'pki');
             const [certPem, keyPem] = await Promise.all([
               readFile(join(pki, 'ca.crt'), 'utf8'),
               readFile(join(pki, 'ca.key'), 'utf8'),
