@@ -1,5 +1,5 @@
 // `npm run bench [section...]`: measures the API server on this machine and writes
-// docs/benchmarks.md. Sections: creates, etcd, mixed, watch, memory, tokenreview (default: all).
+// docs/benchmarks.md. Sections: creates, etcd, mixed, watch, memory, tokenreview, clusters (default: all).
 // Benchmarks are not tests: they print figures, they do not pass or fail.
 import { execFileSync, spawn } from 'node:child_process';
 import { mkdtemp, writeFile, readFile, mkdir, rm } from 'node:fs/promises';
@@ -19,10 +19,11 @@ import {
 } from './lib.ts';
 import { startEtcdForBench } from './etcd.ts';
 import { tokenReviewHits, tokenReviewMisses } from './auth.ts';
+import { clustersBench } from './clusters.ts';
 
 const sections = process.argv.slice(2).length
   ? process.argv.slice(2)
-  : ['creates', 'etcd', 'mixed', 'watch', 'memory', 'tokenreview'];
+  : ['creates', 'etcd', 'mixed', 'watch', 'memory', 'tokenreview', 'clusters'];
 const results: { section: string; lines: string[] }[] = [];
 const say = (section: string, line: string) => {
   console.log(`[${section}] ${line}`);
@@ -396,7 +397,16 @@ async function tokenreview() {
   await tokenReviewMisses((l) => say('tokenreview', l));
 }
 
-const all: Record<string, () => Promise<void>> = { creates, etcd, mixed, watch, memory, tokenreview };
+const clusters = () => clustersBench((l) => say('clusters', l));
+const all: Record<string, () => Promise<void>> = {
+  creates,
+  etcd,
+  mixed,
+  watch,
+  memory,
+  tokenreview,
+  clusters,
+};
 for (const sct of sections) {
   const f = all[sct];
   if (!f) throw new Error(`unknown section ${sct}; known: ${Object.keys(all).join(', ')}`);
