@@ -50,8 +50,12 @@ flock -w 1800 9 || {
 prune
 
 if [ "$ACTION" = acquire ]; then
-  # 9>&-: the daemons they launch must not inherit the lock, or they would hold it forever
-  if ! "$HERE/install.sh" --check 9>&-; then "$HERE/install.sh" 9>&- >&2; fi
+  before=""
+  for p in $(all_procs); do pid_alive "$p" && before="$before $p"; done
+  # 9>&-: the daemons they launch must not inherit the lock, or they would hold it forever.
+  # --keep-running: what the install started (MariaDB, RabbitMQ, keystone...) stays up for
+  # start.sh instead of being stopped and started again
+  if ! "$HERE/install.sh" --check 9>&-; then "$HERE/install.sh" --keep-running 9>&- >&2; fi
   # keystone alone: any keystone answering on the port will do; other services: their processes
   # (start.sh starts only the missing ones and waits for all)
   ready=1
@@ -60,15 +64,12 @@ if [ "$ACTION" = acquire ]; then
     case " keystone memcached mariadb " in *" $p "*) continue ;; esac
     pid_alive "$p" || ready=0
   done
-  if [ $ready = 0 ]; then
-    before=""
-    for p in $(all_procs); do pid_alive "$p" && before="$before $p"; done
-    "$HERE/start.sh" 9>&- >&2
-    for p in $(all_procs); do
-      case " $before " in *" $p "*) continue ;; esac
-      pid_alive "$p" && { grep -qx "$p" "$STARTED" 2> /dev/null || echo "$p" >> "$STARTED"; }
-    done
-  fi
+  if [ $ready = 0 ]; then "$HERE/start.sh" 9>&- >&2; fi
+  # what this acquire started (install or start), for the last release to stop
+  for p in $(all_procs); do
+    case " $before " in *" $p "*) continue ;; esac
+    pid_alive "$p" && { grep -qx "$p" "$STARTED" 2> /dev/null || echo "$p" >> "$STARTED"; }
+  done
   proc_start "$PID" > "$LEASES/$PID"
   echo "$STATE_DIR/clouds.yaml"
 else

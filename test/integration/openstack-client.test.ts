@@ -436,6 +436,13 @@ describe(
         cidr: '10.44.0.0/24',
         tags: [TAG],
       });
+      // a floating IP on the VIP needs a route from the VIP subnet to the external network
+      const router = await n.ensureRouter({
+        name: `${RUN}-lb-router`,
+        externalNetworkId: external.id,
+        tags: [TAG],
+      });
+      await n.addRouterInterface(router.id, subnet.id);
       try {
         const lb = await octavia.ensureLoadBalancer({
           name: `${RUN}-api`,
@@ -490,8 +497,12 @@ describe(
         );
         assert.ok(typeof (await octavia.quotas()).load_balancer === 'number');
       } finally {
-        await n.deleteSubnet(subnet.id).catch(() => {});
-        await n.deleteNetwork(net.id).catch(() => {});
+        const left = await octavia.findLoadBalancer(`${RUN}-api`).catch(() => undefined);
+        if (left) await octavia.deleteLoadBalancer(left.id);
+        await n.removeRouterInterface(router.id, subnet.id);
+        await n.deleteRouter(router.id);
+        await n.deleteSubnet(subnet.id);
+        await n.deleteNetwork(net.id);
       }
     });
   },
