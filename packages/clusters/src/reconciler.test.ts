@@ -263,6 +263,29 @@ test('failover: a standby whose local cloud was opened before the leader deploye
   }
 });
 
+test('delete during a slow deploy: the deploy stops at once and destroy leaves nothing', async () => {
+  const p = await startProcess(new MemoryStore(), { ...asServer, callTimeoutMs: 60_000 });
+  try {
+    // servers take 20 s to boot: without stopping the deploy, destroy would wait for them
+    await p.manager.client.create(
+      'root',
+      clusterObject('slow', { workers: 2, services: false, local: { latencyScale: 1, vmBootSeconds: 20 } }),
+    );
+    const c = await until(async () => {
+      const x = await getCluster(p, 'slow');
+      const entries = (x?.status?.resources ?? []) as { name: string }[];
+      return entries.some((e) => e.name.startsWith('server/')) ? x : undefined;
+    }, 'servers being created');
+    const t0 = Date.now();
+    await p.manager.client.delete(ref('slow'));
+    await waitGone(p, 'slow');
+    assert.ok(Date.now() - t0 < 15_000, `destroyed in ${Date.now() - t0} ms, before the servers booted`);
+    assert.equal(p.cloud.count(ownershipTags(c.metadata.uid!)), 0);
+  } finally {
+    await p.stop();
+  }
+});
+
 /** Mulberry32: a small seeded generator, so that the crash points repeat. */
 function seeded(seed: number): () => number {
   let a = seed >>> 0;

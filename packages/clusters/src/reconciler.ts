@@ -183,6 +183,8 @@ export class ClusterController {
   readonly #client: InProcessClient;
   readonly #catalog: ServiceCatalog;
   #abort = new AbortController();
+  /** Normal passes in flight, by key: a delete aborts them. */
+  readonly #deploying = new Map<string, AbortController>();
   readonly #providers = new Map<string, LocalCloudProvider>();
   /** Rolling update, node add/remove/replace, services deploy, validate (operations.ts). */
   readonly #ops: ClusterOperations;
@@ -194,6 +196,11 @@ export class ClusterController {
     const m = o.manager;
     this.clusters = m.informer({ group: 'kaas.dev', plural: 'clusters' }, { cluster: 'root' });
     this.clusters.addIndexer(logicalNameIndex, (obj) => [localClusterName(obj)]);
+    // a delete stops the deploy in flight at once (its ledger and tags let destroy find all of it)
+    this.clusters.addHandler((e) => {
+      if (e.obj.metadata.deletionTimestamp && !e.oldObj?.metadata.deletionTimestamp)
+        this.#deploying.get(e.key)?.abort(new Error('the cluster is being deleted'));
+    });
     this.nodes = m.informer({ group: '', plural: 'nodes' });
     const deployments = m.informer({ group: 'apps', plural: 'deployments' });
     const toCluster = (e: InformerEvent): string[] =>
@@ -249,13 +256,16 @@ export class ClusterController {
     const { namespace, name } = parseObjectKey(key);
     const cached = this.clusters.get(key);
     if (!cached) return;
+    const crash = this.#abort.signal;
+    const deleted = new AbortController();
     const pass: Pass = {
       ref: { cluster: 'root', apiVersion, kind: 'Cluster', namespace: namespace!, name },
       live: structuredClone(cached),
-      signal: this.#abort.signal,
+      signal: AbortSignal.any([crash, deleted.signal]),
     };
     try {
       if (pass.live.metadata.deletionTimestamp) return await this.#delete(pass);
+      this.#deploying.set(key, deleted);
       const finalizers = pass.live.metadata.finalizers ?? [];
       if (!finalizers.includes(clusterFinalizer)) {
         await this.#client.update('root', {
@@ -268,7 +278,10 @@ export class ClusterController {
     } catch (e) {
       if (e instanceof ClusterGone) return;
       if (isConflict(e)) return { requeueAfterMs: 10 }; // a newer version is on its way
+      if (deleted.signal.aborted && !crash.aborted) return { requeueAfterMs: 1 }; // now destroy
       throw e;
+    } finally {
+      if (this.#deploying.get(key) === deleted) this.#deploying.delete(key);
     }
   }
 

@@ -125,6 +125,8 @@ export async function startProcess(
     pollMs?: number;
     /** As `kaasctl server` runs it: restricted Pod Security (kube-system exempt), ensureClusterDefaults. */
     asServer?: boolean;
+    /** Per cloud call (default 400 ms: a simulated hang soon counts as a Timeout). */
+    callTimeoutMs?: number;
     /** Campaign for the Lease (default: run without leader election); does not wait to lead. */
     leaderElection?: { leaseDurationMs: number; retryPeriodMs: number };
   } = {},
@@ -154,7 +156,10 @@ export async function startProcess(
     dataDir,
     ...(o.asServer ? { ensureClusterDefaults } : {}),
     pollMs: o.pollMs ?? 20,
-    engine: { retry: { baseDelayMs: 2, maxDelayMs: 20, maxAttempts: 12 }, callTimeoutMs: 400 },
+    engine: {
+      retry: { baseDelayMs: 2, maxDelayMs: 20, maxAttempts: 12 },
+      callTimeoutMs: o.callTimeoutMs ?? 400,
+    },
   });
   installLocalClusterControllers(manager, { dataDir });
   await manager.start();
