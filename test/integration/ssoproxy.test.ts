@@ -15,6 +15,7 @@ import { createServer as createNetServer } from 'node:net';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import type { Duplex } from 'node:stream';
 import { connect as tlsConnect } from 'node:tls';
 import { after, before, describe, test } from 'node:test';
 import { ensurePki, issueCertificate } from '@kaas/apiserver';
@@ -52,6 +53,8 @@ interface Env {
   cliConfig: string;
 }
 let env: Env;
+/** undone in reverse by after(), also when before() fails half-way */
+const cleanups: (() => Promise<unknown>)[] = [];
 
 async function freePort(): Promise<number> {
   const s = createNetServer();
@@ -71,6 +74,8 @@ async function waitFor(what: string, check: () => Promise<boolean>, timeoutMs = 
 }
 
 /** Reports what it got, so the tests can see exactly which headers reached the upstream. */
+const upgraded = new Set<Duplex>();
+
 function startEcho(): HttpServer {
   const echo = createHttpServer((req, res) => {
     res.writeHead(200, {
@@ -86,15 +91,21 @@ function startEcho(): HttpServer {
         `X-Echo-User: ${String(req.headers['x-forwarded-user'])}\r\n\r\n`,
     );
     socket.on('data', (d: Buffer) => socket.write(d));
+    // upgraded sockets are the server's no more: close() would wait for them
+    socket.on('end', () => socket.end());
+    upgraded.add(socket);
+    socket.on('close', () => upgraded.delete(socket));
   });
   return echo;
 }
 
 before(async () => {
   const dir = await mkdtemp(join(tmpdir(), 'kaas-sso-'));
+  cleanups.push(() => rm(dir, { recursive: true, force: true }));
   const pki = await ensurePki(join(dir, 'pki'), ['127.0.0.1']);
   const ca = pki.ca;
   const dispatcher = new Agent({ connect: { ca: ca.certPem } });
+  cleanups.push(() => dispatcher.close());
 
   // the issuer's listener first (its URL names the port); the issuer itself once the proxy's URL is known
   const holder: { issuer?: OidcIssuer } = {};
@@ -113,6 +124,11 @@ before(async () => {
     },
   );
   await new Promise<void>((r) => issuerServer.listen(0, '127.0.0.1', r));
+  cleanups.push(async () => {
+    await holder.issuer?.close();
+    issuerServer.closeAllConnections();
+    await new Promise((r) => issuerServer.close(r));
+  });
   const issuerUrl = `https://127.0.0.1:${(issuerServer.address() as AddressInfo).port}/oidc`;
 
   const backend = new LocalUsersBackend({ store: new MemoryUserStore(), scrypt: { logN: 10, r: 8, p: 1 } });
@@ -125,6 +141,11 @@ before(async () => {
 
   const echo = startEcho();
   await new Promise<void>((r) => echo.listen(0, '127.0.0.1', r));
+  cleanups.push(async () => {
+    for (const sock of upgraded) sock.destroy();
+    echo.closeAllConnections();
+    await new Promise((r) => echo.close(r));
+  });
   const echoUrl = `http://127.0.0.1:${(echo.address() as AddressInfo).port}`;
 
   const proxyCert = await issueCertificate(ca, {
@@ -161,6 +182,7 @@ before(async () => {
     ],
   };
   const proxy = await startSsoProxy(config, { store, now: () => Date.now() + clock.skewMs });
+  cleanups.push(() => proxy.close());
 
   // the same proxy as `kaasctl sso-proxy`, on a port chosen now so that the issuer knows its callback
   const cliPort = await freePort();
@@ -229,14 +251,25 @@ before(async () => {
       ],
       { stdio: ['ignore', 'ignore', 'pipe'] },
     );
+    const child = prometheus;
+    cleanups.push(async () => {
+      if (child.exitCode !== null || child.signalCode !== null || !child.pid) return;
+      const exited = new Promise((r) => child.once('exit', r));
+      process.kill(child.pid, 'SIGTERM');
+      await exited;
+    });
     let log = '';
     prometheus.stderr?.on('data', (d: Buffer) => {
       log = (log + d.toString()).slice(-4000);
     });
-    await waitFor(`prometheus (${log})`, async () => {
-      const r = await fetch(`http://127.0.0.1:${prometheusPort}/prometheus/-/ready`);
-      return r.status === 200;
-    });
+    try {
+      await waitFor('prometheus', async () => {
+        const r = await fetch(`http://127.0.0.1:${prometheusPort}/prometheus/-/ready`);
+        return r.status === 200;
+      });
+    } catch (e) {
+      throw new Error(`${(e as Error).message}; its log:\n${log}`);
+    }
   }
 
   env = {
@@ -259,20 +292,7 @@ before(async () => {
 });
 
 after(async () => {
-  if (!env) return;
-  if (env.prometheus?.pid) {
-    const exited = new Promise((r) => env.prometheus!.once('exit', r));
-    process.kill(env.prometheus.pid, 'SIGTERM');
-    await exited;
-  }
-  await env.proxy.close();
-  await env.issuer.close();
-  env.issuerServer.closeAllConnections();
-  await new Promise((r) => env.issuerServer.close(r));
-  env.echo.closeAllConnections();
-  await new Promise((r) => env.echo.close(r));
-  await env.dispatcher.close();
-  await rm(env.dir, { recursive: true, force: true });
+  for (const undo of cleanups.reverse()) await undo().catch((e: unknown) => console.error('cleanup:', e));
 });
 
 // ---------------------------------------------------------------- a browser, enough of one

@@ -608,8 +608,13 @@ export async function startSsoProxy(input: SsoProxyConfigInput, deps: SsoProxyDe
     const up = request(options);
     up.on('upgrade', (upRes, upSocket, upHead) => {
       const lines = [`HTTP/1.1 ${upRes.statusCode ?? 101} ${upRes.statusMessage ?? 'Switching Protocols'}`];
-      for (let i = 0; i < upRes.rawHeaders.length; i += 2)
-        lines.push(`${upRes.rawHeaders[i]}: ${upRes.rawHeaders[i + 1]}`);
+      for (let i = 0; i < upRes.rawHeaders.length; i += 2) {
+        const [name = '', value = ''] = [upRes.rawHeaders[i], upRes.rawHeaders[i + 1]];
+        // as for plain responses: an upstream never sets the proxy's cookies
+        if (name.toLowerCase() === 'set-cookie' && isOurCookie(value.slice(0, value.indexOf('=')).trim()))
+          continue;
+        lines.push(`${name}: ${value}`);
+      }
       socket.write(`${lines.join('\r\n')}\r\n\r\n`);
       if (upHead.length) socket.write(upHead);
       if (head.length) upSocket.write(head);
