@@ -49,9 +49,10 @@ function wrk(url: string, script: string, seconds: number, connections: number, 
 export async function tokenReviewHits(say: Say): Promise<void> {
   const dir = await mkdtemp(join(tmpdir(), 'kaas-bench-auth-'));
   const caller = randomBytes(24).toString('base64url');
+  // the server runs with the flags bin/kaasctl gives `kaasctl server`
   const child = spawn(
     process.execPath,
-    [...process.execArgv, join(root, 'bench/auth-server.ts'), dir, '1000'],
+    [...process.execArgv, '--max-semi-space-size=64', join(root, 'bench/auth-server.ts'), dir, '1000'],
     {
       env: { ...process.env, KAAS_BENCH_TOKEN: caller },
       stdio: ['ignore', 'pipe', 'inherit'],
