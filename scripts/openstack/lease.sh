@@ -55,7 +55,8 @@ if [ "$ACTION" = acquire ]; then
   # 9>&-: the daemons they launch must not inherit the lock, or they would hold it forever.
   # --keep-running: what the install started (MariaDB, RabbitMQ, keystone...) stays up for
   # start.sh instead of being stopped and started again
-  if ! "$HERE/install.sh" --check 9>&-; then "$HERE/install.sh" --keep-running 9>&- >&2; fi
+  failed=0
+  if ! "$HERE/install.sh" --check 9>&-; then "$HERE/install.sh" --keep-running 9>&- >&2 || failed=1; fi
   # keystone alone: any keystone answering on the port will do; other services: their processes
   # (start.sh starts only the missing ones and waits for all)
   ready=1
@@ -64,12 +65,17 @@ if [ "$ACTION" = acquire ]; then
     case " keystone memcached mariadb " in *" $p "*) continue ;; esac
     pid_alive "$p" || ready=0
   done
-  if [ $ready = 0 ]; then "$HERE/start.sh" 9>&- >&2; fi
-  # what this acquire started (install or start), for the last release to stop
+  if [ $failed = 0 ] && [ $ready = 0 ]; then "$HERE/start.sh" 9>&- >&2 || failed=1; fi
+  # what this acquire started (install or start), for the last release to stop; recorded even
+  # when it failed, so that a failed acquire leaves nothing running that no release would stop
   for p in $(all_procs); do
     case " $before " in *" $p "*) continue ;; esac
     pid_alive "$p" && { grep -qx "$p" "$STARTED" 2> /dev/null || echo "$p" >> "$STARTED"; }
   done
+  if [ $failed = 1 ]; then
+    echo "lease.sh: could not install or start $SERVICES; logs in $LOG_DIR" >&2
+    exit 1
+  fi
   proc_start "$PID" > "$LEASES/$PID"
   echo "$STATE_DIR/clouds.yaml"
 else
