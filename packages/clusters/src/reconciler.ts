@@ -683,6 +683,10 @@ export class ClusterController {
     }
     if (ownsName) {
       await this.#o.server.clusters.deleteCluster(lname);
+      // a controller pass that was already running over this cluster may write once more;
+      // sweep again after it had time to finish, so nothing is left behind
+      await new Promise((r) => setTimeout(r, 1500));
+      await this.#o.server.clusters.deleteCluster(lname);
       if (this.#o.dataDir)
         await rm(join(this.#o.dataDir, 'volumes', lname), { recursive: true, force: true });
     }

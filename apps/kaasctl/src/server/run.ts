@@ -151,7 +151,7 @@ export async function runServer(flags: ServerFlags, signal?: AbortSignal): Promi
   // (loaded here, not at the top: every other kaasctl command starts faster without them)
   const [
     { Manager },
-    { addClusterController },
+    { addClusterController, localClusterName },
     { installLocalClusterControllers, ensureClusterDefaults },
     { LocalCloud },
   ] = await Promise.all([
@@ -161,7 +161,7 @@ export async function runServer(flags: ServerFlags, signal?: AbortSignal): Promi
     import('@kaas/providers/local'),
   ]);
   const manager = new Manager({ server, kv, log, leaderElection: flags.storage === 'etcd' });
-  addClusterController({
+  const clusters = addClusterController({
     manager,
     server,
     cloud: await LocalCloud.open({ store: kv }),
@@ -170,7 +170,27 @@ export async function runServer(flags: ServerFlags, signal?: AbortSignal): Promi
     ensureClusterDefaults,
     log,
   });
-  installLocalClusterControllers(manager, { dataDir });
+  // the local clusters' kubelets, scheduler and workload controllers act only on logical clusters
+  // of a Cluster that is not being deleted: a straggling pass over a destroyed cluster would
+  // otherwise bring its default namespaces and roles back (found by the 1,000-cluster bench)
+  const liveByKey = new Map<string, string>();
+  const live = new Map<string, number>();
+  const forget = (key: string) => {
+    const name = liveByKey.get(key);
+    if (name === undefined) return;
+    liveByKey.delete(key);
+    const n = (live.get(name) ?? 1) - 1;
+    if (n > 0) live.set(name, n);
+    else live.delete(name);
+  };
+  clusters.clusters.addHandler((e) => {
+    forget(e.key);
+    if (e.type === 'delete' || e.obj.metadata.deletionTimestamp) return;
+    const name = localClusterName(e.obj);
+    liveByKey.set(e.key, name);
+    live.set(name, (live.get(name) ?? 0) + 1);
+  });
+  installLocalClusterControllers(manager, { dataDir, clusters: (name) => live.has(name) });
   await manager.start();
   console.log(`KaaS API server listening on ${url} (storage: ${flags.storage})`);
   console.log(`admin kubeconfig: ${kubeconfigPath}`);

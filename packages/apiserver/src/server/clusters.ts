@@ -123,6 +123,19 @@ export class Clusters implements NamespaceCheck {
     this.#rest = rest;
   }
 
+  /**
+   * The cluster if it exists (it has served a request, or its namespaces are in the store),
+   * without bringing a deleted one back: background work (the garbage collector) uses this, so
+   * that tidying up after deleteCluster cannot re-create its default namespaces and roles.
+   */
+  async existing(name: string): Promise<ClusterState | undefined> {
+    const known = this.#states.get(name);
+    if (known) return known;
+    if (name !== 'root' && (await this.#kv.count(`/registry/core/namespaces/${name}/`)) === 0)
+      return undefined;
+    return this.get(name);
+  }
+
   get(name: string): Promise<ClusterState> {
     let p = this.#states.get(name);
     if (!p) {
@@ -133,13 +146,18 @@ export class Clusters implements NamespaceCheck {
     return p;
   }
 
-  async #init(name: string): Promise<ClusterState> {
+  async #registryOnly(name: string): Promise<ClusterState> {
     const state = new ClusterState(name, this.virtual, this.#kv);
     const crdInfo = state.resourceByPlural('apiextensions.k8s.io', 'customresourcedefinitions');
     if (crdInfo) {
       const r = await this.#kv.range(resourcePrefix(crdInfo, name));
       for (const kv of r.items) this.#applyCRD(state, decodeStored(kv), false);
     }
+    return state;
+  }
+
+  async #init(name: string): Promise<ClusterState> {
+    const state = await this.#registryOnly(name);
     const ignoreExists = (e: unknown) => {
       if (!(e instanceof StatusError && e.code === 409)) throw e;
     };
@@ -166,7 +184,8 @@ export class Clusters implements NamespaceCheck {
    */
   async deleteCluster(name: string): Promise<number> {
     if (name === 'root') throw errors.badRequest('the root cluster cannot be deleted');
-    const state = await this.get(name);
+    // the served kinds (CRDs included) without #init: a sweep must not make defaults first
+    const state = (await this.#states.get(name)?.catch(() => undefined)) ?? (await this.#registryOnly(name));
     let deleted = 0;
     // CRDs last, so that their kinds' objects are found through the registry first
     const infos = [...state.allResources()].filter((i) => !i.virtual);

@@ -207,7 +207,8 @@ export class GarbageCollector {
   async #scopeOf(key: string): Promise<{ scope: Scope; name: string } | undefined> {
     const p = parseKey(key);
     if (!p) return undefined;
-    const cluster = await this.#d.clusters.get(p.cluster);
+    const cluster = await this.#d.clusters.existing(p.cluster);
+    if (!cluster) return undefined;
     const info = cluster.resourceByPlural(p.group, p.plural);
     if (!info) return undefined;
     return { scope: { cluster: p.cluster, info, namespace: p.namespace }, name: p.name };
@@ -282,7 +283,8 @@ export class GarbageCollector {
   }
 
   async #getOwner(depScope: Scope, ref: OwnerReference): Promise<KObject | undefined> {
-    const cluster = await this.#d.clusters.get(depScope.cluster);
+    const cluster = await this.#d.clusters.existing(depScope.cluster);
+    if (!cluster) return undefined;
     const info = cluster.resourceByKind(ref.apiVersion, ref.kind);
     if (!info) return undefined;
     const scope: Scope = {
@@ -337,7 +339,8 @@ export class GarbageCollector {
   }
 
   async #namespace(clusterName: string, name: string): Promise<void> {
-    const cluster = await this.#d.clusters.get(clusterName);
+    const cluster = await this.#d.clusters.existing(clusterName);
+    if (!cluster) return;
     const nsInfo = cluster.resourceByPlural('', 'namespaces')!;
     const nsScope: Scope = { cluster: clusterName, info: nsInfo };
     const ns = await this.#d.rest.get(nsScope, name).catch(ignoreNotFound);
@@ -391,7 +394,8 @@ export class GarbageCollector {
   }
 
   async #cleanupCRD(scope: Scope, crd: KObject): Promise<void> {
-    const cluster = await this.#d.clusters.get(scope.cluster);
+    const cluster = await this.#d.clusters.existing(scope.cluster);
+    if (!cluster) return;
     const group = crd.spec?.group as string;
     const plural = crd.spec?.names?.plural as string;
     const info = cluster.resourceByPlural(group, plural);
