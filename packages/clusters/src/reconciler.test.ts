@@ -356,3 +356,61 @@ test('crash at 24 seeded points of deploy and destroy: a new process converges, 
     `only ${midway.length} of 24 crashes hit work in flight: ${midway.join(', ')}`,
   );
 });
+
+test(
+  'an idle cluster with a running workload causes 0 writes over 2 minutes (the issue: no hot loops)',
+  { timeout: 240_000 },
+  async () => {
+    const p = await startProcess(new MemoryStore(), asServer);
+    try {
+      await p.manager.client.create('root', clusterObject('quiet'));
+      await waitReady(p, 'quiet');
+      await p.manager.client.create('quiet', {
+        apiVersion: 'apps/v1',
+        kind: 'Deployment',
+        metadata: { name: 'web', namespace: 'default' },
+        spec: {
+          replicas: 3,
+          selector: { matchLabels: { app: 'web' } },
+          template: {
+            metadata: { labels: { app: 'web' } },
+            spec: {
+              securityContext: {
+                runAsNonRoot: true,
+                runAsUser: 1000,
+                seccompProfile: { type: 'RuntimeDefault' },
+              },
+              containers: [
+                {
+                  name: 'web',
+                  image: 'nginxinc/nginx-unprivileged:1.27',
+                  securityContext: { allowPrivilegeEscalation: false, capabilities: { drop: ['ALL'] } },
+                },
+              ],
+            },
+          },
+        },
+      });
+      await until(async () => {
+        const d = await p.manager.client.get({
+          cluster: 'quiet',
+          apiVersion: 'apps/v1',
+          kind: 'Deployment',
+          namespace: 'default',
+          name: 'web',
+        });
+        return d.status?.availableReplicas === 3 ? true : undefined;
+      }, 'web available');
+      // settle, then watch every write for two minutes
+      await new Promise((r) => setTimeout(r, 2000));
+      const before = p.kv.writtenKeys.length;
+      await new Promise((r) => setTimeout(r, 120_000));
+      const writes = p.kv.writtenKeys
+        .slice(before)
+        .filter((k) => !k.startsWith('/registry/coordination.k8s.io/leases/'));
+      assert.deepEqual(writes, [], 'no object of the cluster, its Cluster or the local cloud was written');
+    } finally {
+      await p.stop();
+    }
+  },
+);
