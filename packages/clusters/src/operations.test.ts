@@ -388,3 +388,59 @@ test('nodes add, remove (drained first), replace; validate passes', async () => 
     await p.stop();
   }
 });
+
+test('10% injected errors and 10% timeouts: nodes add and remove and a rolling update still converge, without duplicates', async () => {
+  const p = await startProcess(new MemoryStore());
+  try {
+    const obj = clusterObject('flaky', {
+      services: false,
+      local: { latencyScale: 0.002, faults: { errorRate: 0.1, timeoutRate: 0.1, seed: 11 } },
+    });
+    obj.spec.kubernetesVersion = '1.32';
+    await p.manager.client.create('root', obj);
+    await ready(p, 'flaky', 40_000);
+    const servers = async () =>
+      p.cloud.list({
+        type: 'server',
+        tags: { 'kaas.dev/cluster-uid': (await get(p, 'flaky')).metadata.uid! },
+      }).length;
+    const settled = async (workersWanted: number, version: string) =>
+      until(
+        async () => {
+          const c = await get(p, 'flaky');
+          const ns = await nodes(p, 'flaky');
+          const ok =
+            condition(c, 'Ready')?.status === 'True' &&
+            c.status.observedGeneration === c.metadata.generation &&
+            workers(ns).filter(isReady).length === workersWanted &&
+            ns.length === workersWanted + 1 &&
+            ns.every((n) => n.metadata.annotations?.['kaas.dev/kubelet-version'] === version);
+          return ok ? c : undefined;
+        },
+        `${workersWanted} workers on ${version}`,
+        60_000,
+      );
+
+    const c0 = await get(p, 'flaky');
+    c0.spec.nodePools[0].replicas = 4;
+    await p.manager.client.update('root', c0);
+    await settled(4, 'v1.32.6');
+    assert.equal(await servers(), 5, 'nodes add: one new server, no duplicate');
+
+    const c1 = await get(p, 'flaky');
+    c1.spec.nodePools[0].replicas = 3;
+    await p.manager.client.update('root', c1);
+    await settled(3, 'v1.32.6');
+    assert.equal(await servers(), 4, 'nodes remove: the server is gone');
+
+    await p.manager.client.patch(ref('flaky'), { spec: { kubernetesVersion: '1.33' } });
+    const done = await settled(3, 'v1.33.2');
+    assert.equal(await servers(), 4, 'rolling update: one server per node, the old ones deleted');
+    assert.equal(
+      (done.status.resources as unknown[]).length,
+      p.cloud.count({ 'kaas.dev/cluster-uid': done.metadata.uid! }),
+    );
+  } finally {
+    await p.stop();
+  }
+});
