@@ -3,6 +3,7 @@
 // node add/remove/replace, validation.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { kubernetesVersions } from '@kaas/api';
 import { MemoryStore, type KObject } from '@kaas/apiserver';
 import { standardStorageClass } from '@kaas/localcluster';
 import { drainNode, setUnschedulable } from './drain.ts';
@@ -444,3 +445,85 @@ test('10% injected errors and 10% timeouts: nodes add and remove and a rolling u
     await p.stop();
   }
 });
+
+test(
+  'rolling updates killed at 21 seeded points: a new process finishes each, one server per node, nothing doubled',
+  { timeout: 600_000 },
+  async () => {
+    // Mulberry32, so that the points repeat
+    let seed = 20261124;
+    const random = () => {
+      seed = (seed + 0x6d2b79f5) | 0;
+      let t = Math.imul(seed ^ (seed >>> 15), 1 | seed);
+      t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
+      return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+    };
+    const patch = (minor: string) => `v${kubernetesVersions.find((v) => v.minor === minor)!.latestPatch}`;
+    const kv = new MemoryStore();
+    const inFlight: string[] = [];
+    let crashes = 0;
+    for (let c = 0; c < 7; c++) {
+      const name = `roll-${c}`;
+      let p = await startProcess(kv);
+      const obj = clusterObject(name, { services: false, workers: 2, local: { latencyScale: 0.01 } });
+      obj.spec.kubernetesVersion = '1.30';
+      await p.manager.client.create('root', obj);
+      await ready(p, name, 30_000);
+      for (const minor of ['1.31', '1.32', '1.33']) {
+        const want = patch(minor);
+        await p.manager.client.patch(ref(name), { spec: { kubernetesVersion: minor } });
+        // kill after a seeded number of nodes (0-2 of 3) carry the new version, plus up to 300 ms
+        const k = Math.floor(random() * 3);
+        await until(
+          async () =>
+            (await nodes(p, name)).filter(
+              (n) => n.metadata.annotations?.['kaas.dev/kubelet-version'] === want,
+            ).length >= k
+              ? true
+              : undefined,
+          `${name} ${minor}: ${k} nodes rolled`,
+          30_000,
+        );
+        await new Promise((r) => setTimeout(r, Math.floor(random() * 300)));
+        const at = await nodes(p, name);
+        const rolled = at.filter((n) => n.metadata.annotations?.['kaas.dev/kubelet-version'] === want).length;
+        if (rolled < 3) inFlight.push(`${name} ${minor}: ${rolled}/3`);
+        await p.crash();
+        crashes++;
+        p = await startProcess(kv);
+        const done = await until(
+          async () => {
+            const cl = await get(p, name);
+            const ns = await nodes(p, name);
+            return condition(cl, 'Ready')?.status === 'True' &&
+              cl.status.observedGeneration === cl.metadata.generation &&
+              ns.length === 3 &&
+              ns.every((n) => n.metadata.annotations?.['kaas.dev/kubelet-version'] === want && isReady(n))
+              ? cl
+              : undefined;
+          },
+          `${name} on ${minor} after the restart`,
+          60_000,
+        );
+        const uid = done.metadata.uid!;
+        assert.equal(
+          p.cloud.list({ type: 'server', tags: { 'kaas.dev/cluster-uid': uid } }).length,
+          3,
+          `${name} ${minor}: one server per node`,
+        );
+        assert.equal(
+          (done.status.resources as unknown[]).length,
+          p.cloud.count({ 'kaas.dev/cluster-uid': uid }),
+          `${name} ${minor}: one resource per ledger entry`,
+        );
+      }
+      await p.stop();
+    }
+    assert.equal(crashes, 21);
+    // most kills must land while the roll was in flight, or the test proves little
+    assert.ok(
+      inFlight.length >= 14,
+      `only ${inFlight.length} of 21 kills hit a roll in flight: ${inFlight.join(', ')}`,
+    );
+  },
+);
