@@ -4,9 +4,7 @@
 import { writeFile, mkdir } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { createInterface } from 'node:readline';
 import { Command, Option } from 'commander';
-import { stringify } from 'yaml';
 import { renderKubeconfig } from '@kaas/apiserver';
 import type { Endpoint } from '../client.ts';
 import {
@@ -18,6 +16,8 @@ import {
   reportError,
   requestJson,
 } from '../client.ts';
+import { outputOption, printData, printTable } from '../output.ts';
+import { promptHidden, readStdin } from '../prompt.ts';
 import { findToken, forgetToken, kaasHome, storeToken } from '../tokencache.ts';
 
 const kaasctlBin = resolve(dirname(fileURLToPath(import.meta.url)), '../../bin/kaasctl');
@@ -47,29 +47,6 @@ function addEndpointOptions(c: Command): Command {
     .option('--server <url>', 'the KaaS server (default: the server in --kubeconfig)')
     .option('--ca-file <path>', "PEM file of the server's CA (default: the CA in --kubeconfig)")
     .option('--kubeconfig <path>', 'kubeconfig to take the server and CA from', defaultKubeconfig);
-}
-
-async function readStdin(): Promise<string> {
-  const chunks: Buffer[] = [];
-  for await (const c of process.stdin as AsyncIterable<Buffer>) chunks.push(c);
-  return Buffer.concat(chunks)
-    .toString('utf8')
-    .replace(/\r?\n$/, '');
-}
-
-/** Prompts on the terminal without echo; undefined when there is no terminal to ask on. */
-async function promptHidden(question: string): Promise<string | undefined> {
-  if (!process.stdin.isTTY) return undefined;
-  process.stderr.write(question);
-  const rl = createInterface({ input: process.stdin, terminal: true });
-  // mute the echo: readline writes typed characters through _writeToOutput
-  (rl as unknown as { _writeToOutput: (s: string) => void })._writeToOutput = () => {};
-  try {
-    return await new Promise<string>((done) => rl.question('', done));
-  } finally {
-    rl.close();
-    process.stderr.write('\n');
-  }
 }
 
 interface CredentialFlags {
@@ -197,25 +174,6 @@ export function execKubeconfig(opts: {
   });
 }
 
-function print(value: unknown, output: string): void {
-  if (output === 'json') console.log(JSON.stringify(value, null, 2));
-  else console.log(stringify(value).trimEnd());
-}
-
-function table(rows: string[][]): void {
-  const widths = rows[0]!.map((_, i) => Math.max(...rows.map((r) => (r[i] ?? '').length)));
-  for (const r of rows)
-    console.log(
-      r
-        .map((v, i) => v.padEnd(widths[i]! + 3))
-        .join('')
-        .trimEnd(),
-    );
-}
-
-const outputOption = () =>
-  new Option('-o, --output <format>', 'output format').choices(['table', 'json', 'yaml']).default('table');
-
 export function authCommand(): Command {
   const auth = new Command('auth').description(
     'Sign in with your identity (local users or keystone) and get bearer tokens for clusters.',
@@ -282,7 +240,7 @@ Exit codes: 0 ok, 2 usage, 4 server unreachable, 5 credentials refused.`,
               kubeconfig: path,
             });
           }
-          if (o.output !== 'table') return print(out, o.output);
+          if (o.output !== 'table') return printData(out, o.output);
           for (const r of out) {
             console.log(
               `signed in to ${String(r.cluster)} as ${String(r.username)} (groups: ${(r.groups as string[]).join(', ') || 'none'}) until ${String(r.expiresAt)}`,
@@ -411,8 +369,8 @@ Examples:
             revokedAtMs?: number;
           }[];
         };
-        if (o.output !== 'table') return print(list, o.output);
-        table([
+        if (o.output !== 'table') return printData(list, o.output);
+        printTable([
           ['ID', 'USER', 'CLUSTER', 'BACKEND', 'EXPIRES', 'STATE'],
           ...list.items.map((t) => [
             t.id,
@@ -465,7 +423,7 @@ Examples:
             roles: o.role ?? [],
           });
           if (o.output !== 'table')
-            return print({ ...u, ...(generated ? { generatedPassword: generated } : {}) }, o.output);
+            return printData({ ...u, ...(generated ? { generatedPassword: generated } : {}) }, o.output);
           console.log(
             `user ${u.name} created (uid ${u.uid}, roles: ${(u.roles as string[]).join(', ') || 'none'})`,
           );
@@ -482,8 +440,8 @@ Examples:
     .action(async (o: { kubeconfig: string; output: string }) => {
       try {
         const list = await requestJson(await endpointFromKubeconfig(o.kubeconfig), 'GET', '/auth/v1/users');
-        if (o.output !== 'table') return print(list, o.output);
-        table([
+        if (o.output !== 'table') return printData(list, o.output);
+        printTable([
           ['NAME', 'ROLES', 'DISABLED', 'CREATED'],
           ...(list.items as { name: string; roles: string[]; disabled: boolean; createdAt: string }[]).map(
             (u) => [u.name, u.roles.join(',') || '<none>', String(u.disabled), u.createdAt],

@@ -7,6 +7,7 @@ import { Command, Option } from 'commander';
 import { stringify } from 'yaml';
 import * as k8s from '@kubernetes/client-node';
 import { formatProblem, parseBootstrap } from '@kaas/api';
+import { printTable } from '../output.ts';
 import { ProgressPrinter, parseTimeout, toApiError, waitForReady } from './lifecycle.ts';
 
 export const exitCodes = { ok: 0, failed: 1, usage: 2, invalid: 3, unreachable: 4 } as const;
@@ -206,14 +207,7 @@ export function getCommand(): Command {
             ready?.reason ?? 'Pending',
           ]);
         }
-        const widths = rows[0]!.map((_, i) => Math.max(...rows.map((r) => String(r[i]).length)));
-        for (const r of rows)
-          console.log(
-            r
-              .map((v, i) => String(v).padEnd(widths[i]! + 3))
-              .join('')
-              .trimEnd(),
-          );
+        printTable(rows.map((r) => r.map(String)));
       } catch (e) {
         const d = describeError(e, o.kubeconfig);
         console.error(`error: ${d.message}`);

@@ -5,14 +5,14 @@
 import { existsSync } from 'node:fs';
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
-import { createInterface } from 'node:readline';
-import { Command, Option } from 'commander';
-import { stringify } from 'yaml';
+import { Command } from 'commander';
 import * as k8s from '@kubernetes/client-node';
 import { errorReasons, isErrorReason } from '@kaas/api';
 import { issueCertificate, renderKubeconfig } from '@kaas/apiserver';
 import { ApiError, defaultKubeconfig, exitCodes, reportError } from '../client.ts';
 import { execKubeconfig } from './auth.ts';
+import { outputOption, printData, printTable } from '../output.ts';
+import { confirm } from '../prompt.ts';
 
 const group = 'kaas.dev';
 const version = 'v1alpha1';
@@ -239,34 +239,6 @@ export async function waitForGone(
   }
 }
 
-async function confirm(question: string): Promise<boolean> {
-  process.stderr.write(question);
-  const rl = createInterface({ input: process.stdin, terminal: false });
-  try {
-    const answer = await new Promise<string | undefined>((done) => {
-      rl.once('line', done);
-      rl.once('close', () => done(undefined));
-    });
-    return /^(y|yes)$/i.test((answer ?? '').trim());
-  } finally {
-    rl.close();
-  }
-}
-
-const outputOption = () =>
-  new Option('-o, --output <format>', 'output format').choices(['table', 'json', 'yaml']).default('table');
-
-function printTable(rows: string[][]): void {
-  const widths = rows[0]!.map((_, i) => Math.max(...rows.map((r) => (r[i] ?? '').length)));
-  for (const r of rows)
-    console.log(
-      r
-        .map((v, i) => v.padEnd(widths[i]! + 3))
-        .join('')
-        .trimEnd(),
-    );
-}
-
 export function addDestroyCommand(cluster: Command): void {
   cluster
     .command('destroy')
@@ -383,8 +355,7 @@ export function addGetNodesCommand(get: Command): void {
           list.items = list.items.filter(
             (n) => n.metadata?.labels?.['node-role.kubernetes.io/control-plane'] === undefined,
           );
-        if (o.output === 'json') return console.log(JSON.stringify(list, null, 2));
-        if (o.output === 'yaml') return console.log(stringify(JSON.parse(JSON.stringify(list))));
+        if (o.output !== 'table') return printData(JSON.parse(JSON.stringify(list)), o.output);
         const rows = [['NAME', 'STATUS', 'ROLES', 'POOL', 'VERSION', 'INTERNAL-IP']];
         for (const n of list.items) {
           const ready = n.status?.conditions?.find((x) => x.type === 'Ready')?.status === 'True';

@@ -5,8 +5,7 @@
 import { randomBytes } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import { basename } from 'node:path';
-import { Command, Option } from 'commander';
-import { stringify } from 'yaml';
+import { Command } from 'commander';
 import * as k8s from '@kubernetes/client-node';
 import {
   checkKubernetesVersion,
@@ -31,6 +30,8 @@ import {
 import { LocalCloud, LocalCloudProvider } from '@kaas/providers/local';
 import { ApiError, defaultKubeconfig, exitCodes, reportError } from '../client.ts';
 import { loadKubeconfig, parseTimeout, toApiError } from './lifecycle.ts';
+import { outputOption, printData } from '../output.ts';
+import { confirm } from '../prompt.ts';
 
 const group = 'kaas.dev';
 const version = 'v1alpha1';
@@ -50,11 +51,6 @@ type Obj = {
   spec: any;
   status?: any;
 };
-
-const outputOption = () =>
-  new Option('-o, --output <format>', 'output format').choices(['table', 'json', 'yaml']).default('table');
-const print = (format: string, data: unknown) =>
-  console.log(format === 'yaml' ? stringify(data) : JSON.stringify(data, null, 2));
 
 interface Common {
   namespace: string;
@@ -242,7 +238,7 @@ Exit codes: 0 every check passed, 1 a check failed (or timed out), 2 usage, 4 un
           const r = annotation<ValidationReport>(c, operationAnnotations.validation);
           return r?.token === token ? r : undefined;
         });
-        if (o.output !== 'table') print(o.output, report);
+        if (o.output !== 'table') printData(report, o.output);
         else {
           for (const ch of report.checks)
             console.log(`${ch.passed ? 'PASS' : 'FAIL'}  ${ch.name.padEnd(17)} ${ch.message}`);
@@ -456,7 +452,7 @@ export function servicesCommand(): Command {
           for (const s of last?.services ?? []) if (!s.healthy) err(`✗ ${s.name} ${s.version}: ${s.message}`);
           throw e;
         }
-        if (o.output !== 'table') print(o.output, last);
+        if (o.output !== 'table') printData(last, o.output);
         else
           for (const s of last.services)
             console.log(`✓ ${s.name.padEnd(16)} ${s.version.padEnd(10)} ${s.message}`);
@@ -467,21 +463,6 @@ export function servicesCommand(): Command {
 }
 
 // ---- nodes add|remove|replace ----
-
-async function confirm(question: string): Promise<boolean> {
-  const { createInterface } = await import('node:readline');
-  process.stderr.write(question);
-  const rl = createInterface({ input: process.stdin, terminal: false });
-  try {
-    const answer = await new Promise<string | undefined>((done) => {
-      rl.once('line', done);
-      rl.once('close', () => done(undefined));
-    });
-    return /^(y|yes)$/i.test((answer ?? '').trim());
-  } finally {
-    rl.close();
-  }
-}
 
 type NodesOpts = Common & { cluster: string; pool: string; count: string; yes?: boolean; wait: boolean };
 
@@ -726,7 +707,7 @@ export function versionsCommand(): Command {
           image: serviceImages[k]?.image ?? '(runs in the KaaS management plane)',
         })),
       };
-      if (o.output !== 'table') return print(o.output, data);
+      if (o.output !== 'table') return printData(data, o.output);
       console.log(`KaaS ${data.kaas}\n\nKubernetes:`);
       for (const r of data.kubernetes)
         console.log(`  ${r.version.padEnd(6)} ${r.latestPatch.padEnd(9)}${r.default ? ' (default)' : ''}`);
@@ -803,7 +784,7 @@ cluster's plan. Exit codes: 0 ready to deploy, 1 something is missing (each piec
             ...r,
           });
         }
-        if (o.output !== 'table') print(o.output, reports);
+        if (o.output !== 'table') printData(reports, o.output);
         else
           for (const r of reports) {
             console.log(
