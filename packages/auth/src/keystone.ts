@@ -523,14 +523,48 @@ function httpError(what: string, res: RawResponse): Error {
  * use, reissued shortly before it expires or after invalidate() (e.g. keystone answered 401).
  * Concurrent callers share one issue request.
  */
-export class ServiceToken {
-  readonly #client: KeystoneClient;
-  readonly #credentials: KeystoneCredentials;
-  readonly #scope: KeystoneScope | undefined;
+/**
+ * A keystone token kept for reuse: issued on first use, reissued shortly before it expires,
+ * concurrent callers share one issuance, a failed issuance is not kept. `issue` says how.
+ */
+export class RefreshingToken {
+  readonly #issue: () => Promise<KeystoneToken>;
   readonly #now: () => number;
   readonly #refreshBeforeMs: number;
   #current: KeystoneToken | undefined;
   #pending: Promise<KeystoneToken> | undefined;
+
+  constructor(opts: { issue: () => Promise<KeystoneToken>; now?: () => number; refreshBeforeMs?: number }) {
+    this.#issue = opts.issue;
+    this.#now = opts.now ?? Date.now;
+    this.#refreshBeforeMs = opts.refreshBeforeMs ?? 5 * 60_000;
+  }
+
+  async get(): Promise<KeystoneToken> {
+    const cur = this.#current;
+    if (cur && cur.expiresAt.getTime() - this.#refreshBeforeMs > this.#now()) return cur;
+    this.#pending ??= this.#issue().then(
+      (t) => {
+        this.#current = t;
+        this.#pending = undefined;
+        return t;
+      },
+      (e: unknown) => {
+        this.#pending = undefined;
+        throw e;
+      },
+    );
+    return this.#pending;
+  }
+
+  /** Forget the current token if it is `token` (keystone refused it), or whatever it is. */
+  invalidate(token?: string): void {
+    if (token === undefined || this.#current?.token === token) this.#current = undefined;
+  }
+}
+
+export class ServiceToken {
+  readonly #held: RefreshingToken;
 
   constructor(opts: {
     client: KeystoneClient;
@@ -539,30 +573,19 @@ export class ServiceToken {
     now?: () => number;
     refreshBeforeMs?: number;
   }) {
-    this.#client = opts.client;
-    this.#credentials = opts.credentials;
-    this.#scope = opts.scope;
-    this.#now = opts.now ?? Date.now;
-    this.#refreshBeforeMs = opts.refreshBeforeMs ?? 5 * 60_000;
+    this.#held = new RefreshingToken({
+      issue: () =>
+        opts.client.authenticate(opts.credentials, {
+          ...(opts.scope ? { scope: opts.scope } : {}),
+          nocatalog: false,
+        }),
+      ...(opts.now ? { now: opts.now } : {}),
+      ...(opts.refreshBeforeMs !== undefined ? { refreshBeforeMs: opts.refreshBeforeMs } : {}),
+    });
   }
 
-  async get(): Promise<KeystoneToken> {
-    const cur = this.#current;
-    if (cur && cur.expiresAt.getTime() - this.#refreshBeforeMs > this.#now()) return cur;
-    this.#pending ??= this.#client
-      .authenticate(this.#credentials, { ...(this.#scope ? { scope: this.#scope } : {}), nocatalog: false })
-      .then(
-        (t) => {
-          this.#current = t;
-          this.#pending = undefined;
-          return t;
-        },
-        (e: unknown) => {
-          this.#pending = undefined;
-          throw e;
-        },
-      );
-    return this.#pending;
+  get(): Promise<KeystoneToken> {
+    return this.#held.get();
   }
 
   async token(): Promise<string> {
@@ -571,7 +594,7 @@ export class ServiceToken {
 
   /** Forget the current token if it is `token` (keystone refused it). */
   invalidate(token?: string): void {
-    if (token === undefined || this.#current?.token === token) this.#current = undefined;
+    this.#held.invalidate(token);
   }
 }
 

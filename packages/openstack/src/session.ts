@@ -9,7 +9,7 @@
 // sent: a create that timed out may have happened, and the callers' ensure-by-name finds it.
 // A 401 on a service call reissues the token once.
 import { Agent, fetch as undiciFetch } from 'undici';
-import { KeystoneClient, parseTokenBody } from '@kaas/auth';
+import { KeystoneClient, RefreshingToken, parseTokenBody } from '@kaas/auth';
 import type {
   CloudConfig,
   EndpointInterface,
@@ -112,13 +112,11 @@ export class Session {
   readonly #credentials: SessionCredentials;
   readonly #scope: SessionScope;
   readonly #retry: RetryPolicy;
-  readonly #refreshBeforeMs: number;
   readonly #now: () => number;
   readonly #overrides: Record<string, string>;
   readonly #log: ((e: RequestLog) => void) | undefined;
   readonly #dispatcher: Agent;
-  #token: KeystoneToken | undefined;
-  #pending: Promise<KeystoneToken> | undefined;
+  readonly #token: RefreshingToken;
 
   constructor(opts: SessionOptions) {
     this.timeoutMs = opts.timeoutMs ?? 30_000;
@@ -134,8 +132,12 @@ export class Session {
     this.#credentials = opts.credentials;
     this.#scope = opts.scope;
     this.#retry = { ...defaultRetryPolicy, ...opts.retry };
-    this.#refreshBeforeMs = opts.refreshBeforeMs ?? 5 * 60_000;
     this.#now = opts.now ?? Date.now;
+    this.#token = new RefreshingToken({
+      issue: () => this.#issue(),
+      now: this.#now,
+      refreshBeforeMs: opts.refreshBeforeMs ?? 5 * 60_000,
+    });
     this.#overrides = opts.endpointOverrides ?? {};
     this.#log = opts.log;
     this.#dispatcher = new Agent({
@@ -168,26 +170,13 @@ export class Session {
   // ------------------------------------------------------------ tokens
 
   /** The current token, issued on first use and reissued shortly before it expires. */
-  async token(): Promise<KeystoneToken> {
-    const cur = this.#token;
-    if (cur && cur.expiresAt.getTime() - this.#refreshBeforeMs > this.#now()) return cur;
-    this.#pending ??= this.#issue().then(
-      (t) => {
-        this.#token = t;
-        this.#pending = undefined;
-        return t;
-      },
-      (e: unknown) => {
-        this.#pending = undefined;
-        throw e;
-      },
-    );
-    return this.#pending;
+  token(): Promise<KeystoneToken> {
+    return this.#token.get();
   }
 
   /** Forget the token (keystone or a service refused it): the next call issues a new one. */
   invalidate(token?: string): void {
-    if (token === undefined || this.#token?.token === token) this.#token = undefined;
+    this.#token.invalidate(token);
   }
 
   async catalog(): Promise<Catalog> {
