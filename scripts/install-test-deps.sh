@@ -14,6 +14,8 @@ command -v curl >/dev/null 2>&1 || need+=(curl)
 command -v prometheus >/dev/null 2>&1 || need+=(prometheus)
 # kubectl: the machines carry Google's package; a machine without one gets Debian's client.
 command -v kubectl >/dev/null 2>&1 || need+=(kubernetes-client)
+# cloud-init: `cloud-init schema` checks the OpenStack nodes' rendered #cloud-config user data
+command -v cloud-init >/dev/null 2>&1 || need+=(cloud-init)
 
 if [ ${#need[@]} -eq 0 ]; then
   echo "install-test-deps: everything present"
