@@ -11,3 +11,4 @@ export * from './clouds.ts';
 export * from './kvstores.ts';
 export * from './http.ts';
 export * from './oidc.ts';
+export * from './oidc-adapter-kv.ts';

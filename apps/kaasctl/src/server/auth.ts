@@ -10,6 +10,7 @@ import {
   ExchangeRateLimiter,
   KeystoneBackend,
   KeystoneClient,
+  KvOidcStore,
   KvTokenStore,
   KvUserStore,
   LocalUsersBackend,
@@ -116,6 +117,13 @@ export async function setupAuth(kv: KVStore, flags: AuthFlags, log?: Log): Promi
       .catch((e: Error) => log?.('warn', 'purging expired tokens failed', { error: e.message }));
   }, 10 * 60_000);
   purge.unref();
+  const oidcState = new KvOidcStore(kv);
+  const sweep = setInterval(() => {
+    oidcState
+      .sweep()
+      .catch((e: Error) => log?.('warn', 'sweeping expired OIDC state failed', { error: e.message }));
+  }, 10 * 60_000);
+  sweep.unref();
 
   let server: ApiServer | undefined;
   let issuer: OidcIssuer | undefined;
@@ -159,6 +167,8 @@ export async function setupAuth(kv: KVStore, flags: AuthFlags, log?: Log): Promi
         defaultBackend: flags.backends[0]!,
         clients: flags.oidcClients ?? [],
         keyStore: kvJson(kv, `/kaas/auth/oidc/signing-keys`),
+        // sessions, grants, codes and refresh tokens in the store: a restart signs nobody out
+        adapter: oidcState.factory(),
         cookieKeys: [await cookieKey(kv)],
         ...(log ? { log } : {}),
       });
@@ -184,6 +194,7 @@ export async function setupAuth(kv: KVStore, flags: AuthFlags, log?: Log): Promi
       void issuer?.close();
       stopWatch();
       clearInterval(purge);
+      clearInterval(sweep);
       authenticator.close();
       void server;
     },
