@@ -13,7 +13,7 @@ import { KvOidcStore, oidcStatePrefix } from './oidc-adapter-kv.ts';
 interface Backend {
   name: string;
   /** a fresh store, and how to open the same data again (a restart) */
-  open(): Promise<{ kv: KVStore; reopen(): Promise<KVStore> }>;
+  open(): Promise<{ kv: KVStore; reopen: () => Promise<KVStore> }>;
 }
 
 const cleanups: (() => Promise<void>)[] = [];
