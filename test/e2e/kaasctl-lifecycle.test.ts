@@ -83,6 +83,24 @@ test('deploy bootstrap.yaml, use it with kubectl, survive kill -9 mid-deploy, de
   const deployments = await kubectl(kc, ['-n', 'kaas-system', 'get', 'deployments', '-o', 'name']);
   assert.match(deployments.stdout, /deployment.apps\/ingress-nginx/);
 
+  // a Service of type LoadBalancer gets a local cloud load balancer on the external network; it
+  // is left in place for destroy, whose sweep by the cluster's tag must remove it
+  assert.equal((await kubectl(kc, ['create', 'service', 'loadbalancer', 'web', '--tcp=80:8080'])).code, 0);
+  let lbIp = '';
+  for (let i = 0; !lbIp; i++) {
+    assert.ok(i < 200, 'the LoadBalancer Service got an address');
+    const svc = await kubectl(kc, [
+      'get',
+      'service',
+      'web',
+      '-o',
+      'jsonpath={.status.loadBalancer.ingress[0].ip}',
+    ]);
+    lbIp = svc.stdout.trim();
+    if (!lbIp) await new Promise((r) => setTimeout(r, 50));
+  }
+  assert.match(lbIp, /^198\.1[89]\./, 'an address of the local cloud external network 198.18.0.0/15');
+
   // kaasctl views
   const clusters = await k(['get', 'clusters', '-o', 'json']);
   assert.equal(clusters.code, 0, clusters.stderr);

@@ -3,6 +3,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { KObject } from '@kaas/apiserver';
 import { pickAddress } from './services.ts';
+import type { LoadBalancerBackend, ServiceName } from './context.ts';
 import { ensureClusterDefaults } from './defaults.ts';
 import {
   CountingStore,
@@ -108,19 +109,50 @@ test('EndpointSlices follow ready pods; LoadBalancer Services get unique address
   );
 });
 
-test('a custom loadBalancerAddress is used', async (t) => {
-  const env = await startEnv({
-    opts: {
-      loadBalancerAddress: async (cluster, svc) =>
-        cluster === 'c1' && svc.metadata.name === 'lb' ? '203.0.113.7' : '203.0.113.8',
+test('with a load balancer backend, a Service owns one while it is of type LoadBalancer', async (t) => {
+  // the backend's contract as kaasctl server's local cloud keeps it (packages/providers:
+  // ServiceLoadBalancers); here a map, so that this package's test sees each call
+  const held = new Map<string, string>();
+  const refKey = (r: ServiceName) => `${r.cluster}/${r.namespace}/${r.name}`;
+  const loadBalancers: LoadBalancerBackend = {
+    async ensure(ref) {
+      const k = refKey(ref);
+      if (!held.has(k)) held.set(k, `198.18.0.${10 + held.size}`);
+      return held.get(k)!;
     },
-  });
+    async release(ref) {
+      held.delete(refKey(ref));
+    },
+    list: () =>
+      [...held.keys()].map((k) => {
+        const [cluster, namespace, name] = k.split('/');
+        return { cluster: cluster!, namespace: namespace!, name: name! };
+      }),
+  };
+  // one left by a Service deleted while no server ran: released once the controller starts
+  held.set('c1/default/gone', '198.18.0.99');
+  const env = await startEnv({ opts: { loadBalancers } });
   t.after(env.close);
-  await env.manager.client.create('c1', service('lb', { type: 'LoadBalancer' }));
+  const c = env.manager.client;
+  await c.create('c1', service('lb', { type: 'LoadBalancer' }));
   await until(
-    async () => (await getSvc(env, 'c1', 'lb')).status?.loadBalancer?.ingress?.[0]?.ip === '203.0.113.7',
-    'custom address',
+    async () =>
+      (await getSvc(env, 'c1', 'lb')).status?.loadBalancer?.ingress?.[0]?.ip === held.get('c1/default/lb'),
+    'the backend address',
   );
+  await until(async () => !held.has('c1/default/gone'), 'the orphan released');
+  // type ClusterIP: the load balancer goes and the status is cleared
+  const svc = await getSvc(env, 'c1', 'lb');
+  await c.update('c1', { ...svc, spec: { ...svc.spec, type: 'ClusterIP' } });
+  await until(
+    async () => !held.has('c1/default/lb') && !(await getSvc(env, 'c1', 'lb')).status?.loadBalancer?.ingress,
+    'released when no longer a LoadBalancer',
+  );
+  const again = await getSvc(env, 'c1', 'lb');
+  await c.update('c1', { ...again, spec: { ...again.spec, type: 'LoadBalancer' } });
+  await until(async () => held.has('c1/default/lb'), 'made again');
+  await c.delete({ cluster: 'c1', apiVersion: 'v1', kind: 'Service', namespace: 'default', name: 'lb' });
+  await until(async () => held.size === 0, 'released with the Service');
 });
 
 test('two logical clusters are isolated; the root cluster is left alone', async (t) => {

@@ -12,11 +12,32 @@ export interface LocalClusterOptions {
   dataDir: string;
   /** Which logical clusters are local-cloud clusters; default every cluster but root. */
   clusters?: (name: string) => boolean;
-  /** The address of a LoadBalancer Service; default one of 172.31.0.0/16, unique in the cluster. */
-  loadBalancerAddress?: (cluster: string, service: KObject) => Promise<string>;
+  /**
+   * The cloud's load balancers for Services of type LoadBalancer (`kaasctl server`: the local
+   * cloud's). Without one, a Service gets an address of 172.31.0.0/16, unique in its cluster, and
+   * nothing outside the API holds it.
+   */
+  loadBalancers?: LoadBalancerBackend;
   /** The cluster's pod network, from which nodes without spec.podCIDR get a /24 (default 10.244.0.0/16). */
   podCIDR?: (cluster: string) => string;
   log?: Log;
+}
+
+/** A Service of a logical cluster, by name. */
+export interface ServiceName {
+  cluster: string;
+  namespace: string;
+  name: string;
+}
+
+/** Where LoadBalancer Services get their address: a cloud's load balancers. */
+export interface LoadBalancerBackend {
+  /** Makes (or finds) the Service's load balancer; resolves to its address. Idempotent. */
+  ensure(service: ServiceName, ports: number[]): Promise<string>;
+  /** Deletes the Service's load balancer; absent is done. */
+  release(service: ServiceName): Promise<void>;
+  /** Every Service that has a load balancer, to find those whose Service was deleted while down. */
+  list(): ServiceName[];
 }
 
 export interface Informers {

@@ -1,4 +1,4 @@
-export type { LocalClusterOptions } from './context.ts';
+export type { LocalClusterOptions, LoadBalancerBackend, ServiceName } from './context.ts';
 export { installLocalClusterControllers } from './install.ts';
 export { ensureClusterDefaults, localVolumeProvisioner, standardStorageClass } from './defaults.ts';
 export { kubeletVersionKey, osImageKey } from './nodes.ts';

@@ -3,7 +3,7 @@
 // Services of type LoadBalancer.
 import { createHash } from 'node:crypto';
 import type { KObject } from '@kaas/apiserver';
-import { isAlreadyExists, isConflict, isNotFound, parseObjectKey } from '@kaas/controllers';
+import { formatKey, isAlreadyExists, isConflict, isNotFound, parseObjectKey } from '@kaas/controllers';
 import type { Ctx } from './context.ts';
 import { idx, keyOf } from './context.ts';
 import { isPodReady, jsonEqual, mapMatches, ownerReference } from './util.ts';
@@ -224,42 +224,58 @@ export function addServiceControllers(ctx: Ctx): void {
     await client.update(cluster, { ...want, metadata: { ...have.metadata, labels: want.metadata.labels } });
   }
 
-  // LoadBalancer addresses. One worker, so two Services of a cluster never get one address.
+  // LoadBalancer addresses. One worker, so two Services of a cluster never get one address. With
+  // a cloud (opts.loadBalancers), each such Service owns a load balancer there: made when the
+  // Service becomes type LoadBalancer, deleted when it stops being one or goes.
   const assigned = new Map<string, string>();
-  ctx.manager.add({
+  const lbs = ctx.opts.loadBalancers;
+  let orphansChecked = false;
+  const controller = ctx.manager.add({
     name: 'localcluster-loadbalancers',
     workers: 1,
     watches: [{ informer: inf.services }],
     async reconcile(key) {
-      const { cluster } = parseObjectKey(key);
+      if (lbs && !orphansChecked) {
+        // Services deleted while no server ran left their load balancer: reconcile those keys
+        // too (the informers have synced before the first reconcile)
+        orphansChecked = true;
+        for (const ref of lbs.list()) {
+          const k = formatKey(ref);
+          if (!inf.services.get(k)) controller.enqueue(k);
+        }
+      }
+      const { cluster, namespace, name } = parseObjectKey(key);
       if (!ctx.isLocal(cluster)) return;
       const svc = inf.services.get(key);
-      if (!svc) {
+      const isLB = svc?.spec?.type === 'LoadBalancer' && !svc.metadata.deletionTimestamp;
+      if (!isLB) {
         assigned.delete(key);
-        return;
+        if (lbs) await lbs.release({ cluster, namespace: namespace ?? '', name });
+        if (!svc) return;
       }
       const ingress = (svc.status?.loadBalancer?.ingress ?? []) as { ip?: string }[];
-      const isLB = svc.spec?.type === 'LoadBalancer' && !svc.metadata.deletionTimestamp;
       let want: { ip: string; ipMode: string }[] = [];
       if (isLB) {
-        let ip = ingress[0]?.ip ?? assigned.get(key);
+        const ref = { cluster, namespace: namespace ?? '', name };
+        const ports = ((svc.spec?.ports ?? []) as { port?: number }[]).flatMap((p) =>
+          p.port ? [p.port] : [],
+        );
+        // the cloud's record is the truth when there is a cloud: a restored status is not
+        let ip = lbs ? await lbs.ensure(ref, ports) : (ingress[0]?.ip ?? assigned.get(key));
         if (!ip) {
-          if (ctx.opts.loadBalancerAddress) ip = await ctx.opts.loadBalancerAddress(cluster, svc);
-          else {
-            const used = new Set<string>();
-            for (const s of inf.services.byIndex(idx.cluster, cluster)) {
-              if (s === svc) continue;
-              for (const i of (s.status?.loadBalancer?.ingress ?? []) as { ip?: string }[])
-                if (i.ip) used.add(i.ip);
-            }
-            for (const [k, a] of assigned) if (k !== key && k.startsWith(`${cluster}/`)) used.add(a);
-            ip = pickAddress(`${cluster}/${svc.metadata.namespace}/${svc.metadata.name}`, used);
+          const used = new Set<string>();
+          for (const s of inf.services.byIndex(idx.cluster, cluster)) {
+            if (s === svc) continue;
+            for (const i of (s.status?.loadBalancer?.ingress ?? []) as { ip?: string }[])
+              if (i.ip) used.add(i.ip);
           }
+          for (const [k, a] of assigned) if (k !== key && k.startsWith(`${cluster}/`)) used.add(a);
+          ip = pickAddress(`${cluster}/${namespace}/${name}`, used);
         }
         if (!ip) throw new Error(`no LoadBalancer address left for ${key}`);
         assigned.set(key, ip);
         want = [{ ip, ipMode: 'VIP' }];
-      } else assigned.delete(key);
+      }
       if (jsonEqual(ingress, want) || (!isLB && ingress.length === 0)) {
         if (isLB && ingress.length) assigned.delete(key); // the cache shows it now
         return;

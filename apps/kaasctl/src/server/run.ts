@@ -153,7 +153,7 @@ export async function runServer(flags: ServerFlags, signal?: AbortSignal): Promi
     { Manager },
     { addClusterController, localClusterName },
     { installLocalClusterControllers, ensureClusterDefaults },
-    { LocalCloud },
+    { LocalCloud, ServiceLoadBalancers },
   ] = await Promise.all([
     import('@kaas/controllers'),
     import('@kaas/clusters'),
@@ -161,10 +161,11 @@ export async function runServer(flags: ServerFlags, signal?: AbortSignal): Promi
     import('@kaas/providers/local'),
   ]);
   const manager = new Manager({ server, kv, log, leaderElection: flags.storage === 'etcd' });
+  const cloud = await LocalCloud.open({ store: kv });
   const clusters = addClusterController({
     manager,
     server,
-    cloud: await LocalCloud.open({ store: kv }),
+    cloud,
     baseUrl: url,
     dataDir,
     ensureClusterDefaults,
@@ -175,6 +176,8 @@ export async function runServer(flags: ServerFlags, signal?: AbortSignal): Promi
   // otherwise bring its default namespaces and roles back (found by the 1,000-cluster bench)
   const liveByKey = new Map<string, string>();
   const live = new Map<string, number>();
+  // a local cluster's name -> its Cluster's uid: Services' load balancers carry it as their owner tag
+  const uidByName = new Map<string, string>();
   const forget = (key: string) => {
     const name = liveByKey.get(key);
     if (name === undefined) return;
@@ -189,8 +192,18 @@ export async function runServer(flags: ServerFlags, signal?: AbortSignal): Promi
     const name = localClusterName(e.obj);
     liveByKey.set(e.key, name);
     live.set(name, (live.get(name) ?? 0) + 1);
+    if (e.obj.metadata.uid) uidByName.set(name, e.obj.metadata.uid);
   });
-  installLocalClusterControllers(manager, { dataDir, clusters: (name) => live.has(name) });
+  installLocalClusterControllers(manager, {
+    dataDir,
+    clusters: (name) => live.has(name),
+    // Services of type LoadBalancer get a local cloud load balancer, deleted with the Service or
+    // by the cluster's destroy (it carries the cluster's ownership tag)
+    loadBalancers: new ServiceLoadBalancers({
+      cloud,
+      clusterUid: (name) => (live.has(name) ? uidByName.get(name) : undefined),
+    }),
+  });
   await manager.start();
   console.log(`KaaS API server listening on ${url} (storage: ${flags.storage})`);
   console.log(`admin kubeconfig: ${kubeconfigPath}`);

@@ -5,3 +5,5 @@ export { LocalCloudProvider, isLocalMachineType } from './localCloudProvider.ts'
 export type { LocalCloudProviderOptions, LocalSettings, LocalSettingsInput } from './localCloudProvider.ts';
 export { planLocalCluster, defaultLocalDnsZone, ids as localResourceIds } from './plan.ts';
 export type { LocalPlanOptions } from './plan.ts';
+export { ServiceLoadBalancers, serviceTagKeys } from './serviceLoadBalancers.ts';
+export type { ServiceRef, ServiceLoadBalancersOptions } from './serviceLoadBalancers.ts';
