@@ -80,6 +80,8 @@ export interface CreateServer {
   imageId?: string;
   /** boot from a new volume of this size made from imageId */
   bootVolumeGb?: number;
+  /** boot from this existing (bootable) volume; it outlives the server */
+  bootVolumeId?: string;
   networks?: ({ uuid: string } | { port: string })[] | 'none' | 'auto';
   securityGroups?: string[];
   keyName?: string;
@@ -271,7 +273,18 @@ export class Nova {
       flavorRef: s.flavorId,
       networks: s.networks ?? 'auto',
     };
-    if (s.bootVolumeGb !== undefined) {
+    if (s.bootVolumeId !== undefined) {
+      server.block_device_mapping_v2 = [
+        {
+          boot_index: 0,
+          uuid: s.bootVolumeId,
+          source_type: 'volume',
+          destination_type: 'volume',
+          delete_on_termination: false,
+        },
+      ];
+      server.imageRef = '';
+    } else if (s.bootVolumeGb !== undefined) {
       if (!s.imageId)
         throw new CloudError('InvalidSpec', `server ${s.name}: boot from volume needs an image`);
       server.block_device_mapping_v2 = [

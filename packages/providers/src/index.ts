@@ -3,6 +3,7 @@
 export * from './contract.ts';
 export { checkGraph, topologicalOrder, criticalPath } from './graph.ts';
 export { MemoryLedger } from './ledger.ts';
+export { stableSuffix } from './util.ts';
 export type { Ledger, LedgerEntry } from './ledger.ts';
 export {
   deploy,
