@@ -103,6 +103,25 @@ export { didYouMean, editDistance } from './didYouMean.ts';
 export { toStructuralSchema } from './openapi.ts';
 export type { JSONSchemaProps } from './openapi.ts';
 export { kindsTable, kindInfo, crdFor, clusterPrinterColumns } from './kindsTable.ts';
+export {
+  BackupSchema,
+  BackupSpecSchema,
+  BackupStatusSchema,
+  BackupConditionSchema,
+  RestoreSchema,
+  RestoreSpecSchema,
+  RestoreStatusSchema,
+  BackupScheduleSchema,
+  BackupScheduleSpecSchema,
+  S3StorageSchema,
+  StorageLocationSchema,
+  DifferenceSchema,
+  backupPhases,
+  backupConditionReasons,
+  backupOnlyReasons,
+  parseEvery,
+} from './backup.ts';
+export type { Backup, BackupSpec, Restore, BackupSchedule } from './backup.ts';
 export type { KindInfo, PrinterColumn } from './kindsTable.ts';
 export { parseBootstrap, bootstrapKinds, bootstrapLimits } from './parseBootstrap.ts';
 export type { BootstrapObject, BootstrapResult, BootstrapOptions } from './parseBootstrap.ts';

@@ -3,6 +3,7 @@
 // controllers against a real Kubernetes management cluster.
 import type { z } from 'zod';
 import { ClusterSchema, group, version } from './cluster.ts';
+import { BackupSchema, BackupScheduleSchema, RestoreSchema } from './backup.ts';
 import { toStructuralSchema, type JSONSchemaProps } from './openapi.ts';
 
 export interface PrinterColumn {
@@ -114,7 +115,10 @@ function row(input: {
   };
 }
 
-/** Every kind of kaas.dev/v1alpha1. Backup and Restore come with the managed-services work. */
+const phaseColumn: PrinterColumn = { name: 'Phase', type: 'string', jsonPath: '.status.phase' };
+const ageColumn: PrinterColumn = { name: 'Age', type: 'date', jsonPath: '.metadata.creationTimestamp' };
+
+/** Every kind of kaas.dev/v1alpha1. Backup, Restore and BackupSchedule: docs/backups.md. */
 export const kindsTable: readonly KindInfo[] = [
   row({
     kind: 'Cluster',
@@ -122,6 +126,45 @@ export const kindsTable: readonly KindInfo[] = [
     shortNames: ['kc'],
     schema: ClusterSchema,
     printerColumns: clusterPrinterColumns,
+  }),
+  row({
+    kind: 'Backup',
+    plural: 'backups',
+    shortNames: ['kb'],
+    schema: BackupSchema,
+    printerColumns: [
+      { name: 'Cluster', type: 'string', jsonPath: '.spec.cluster' },
+      phaseColumn,
+      { name: 'Objects', type: 'integer', jsonPath: '.status.counts.objects' },
+      { name: 'Bytes', type: 'integer', jsonPath: '.status.sizes.volumeBytes' },
+      ageColumn,
+      { name: 'Bucket', type: 'string', jsonPath: '.spec.storage.s3.bucket', priority: 1 },
+    ],
+  }),
+  row({
+    kind: 'Restore',
+    plural: 'restores',
+    shortNames: ['kr'],
+    schema: RestoreSchema,
+    printerColumns: [
+      { name: 'Backup', type: 'string', jsonPath: '.spec.backupName' },
+      phaseColumn,
+      { name: 'Verify', type: 'boolean', jsonPath: '.spec.verify' },
+      { name: 'Identical', type: 'boolean', jsonPath: '.status.verify.identical' },
+      ageColumn,
+    ],
+  }),
+  row({
+    kind: 'BackupSchedule',
+    plural: 'backupschedules',
+    shortNames: ['kbs'],
+    schema: BackupScheduleSchema,
+    printerColumns: [
+      { name: 'Every', type: 'string', jsonPath: '.spec.every' },
+      { name: 'Keep', type: 'integer', jsonPath: '.spec.keep' },
+      { name: 'Last', type: 'string', jsonPath: '.status.lastBackup' },
+      ageColumn,
+    ],
   }),
 ];
 
