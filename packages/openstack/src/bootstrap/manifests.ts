@@ -48,14 +48,14 @@ export const podSecurityExceptions: Record<string, { rules: string[]; reason: st
       'host network: the CCM initialises nodes (their addresses, the uninitialized taint) before any pod network exists, so it cannot depend on Calico',
   },
   'DaemonSet/csi-cinder-nodeplugin': {
+    // upstream's rule ids at the restricted level (their baseline twins: capabilities, hostPathVolumes)
     rules: [
       'privileged',
-      'capabilities',
-      'hostPathVolumes',
+      'capabilities_restricted',
+      'restrictedVolumes',
       'hostNamespaces',
       'allowPrivilegeEscalation',
       'runAsNonRoot',
-      'seccompProfile',
     ],
     reason:
       "the node plugin formats and mounts Cinder volumes into the kubelet's directory (privileged, SYS_ADMIN, /var/lib/kubelet and /dev with bidirectional propagation) and reads the instance ID from the metadata service (host network)",
@@ -274,6 +274,8 @@ export function cinderCsiObjects(input: NodeBootstrapInput): KubeObject[] {
           tolerations: [{ operator: 'Exists' }],
           serviceAccountName: 'csi-cinder-node-sa',
           priorityClassName: 'system-node-critical',
+          // the privileged plugin runs unconfined anyway; the registrar and the probe do not
+          securityContext: { seccompProfile: { type: 'RuntimeDefault' } },
           hostNetwork: true,
           containers: [
             {

@@ -1,7 +1,7 @@
 // Inputs for the bootstrap tests: one cluster's three kinds of node, with real certificates (a
 // fresh CA per call) and secrets shaped like the real ones but marked, so a test can search any
 // output for them.
-import { createCA, issueCertificate } from '@kaas/apiserver/server/certs.ts';
+import { createCA, issueCertificate } from '@kaas/apiserver';
 import type { NodeBootstrapInput } from './input.ts';
 import { caCertHashOf } from './secrets.ts';
 
