@@ -3,6 +3,7 @@ export * from './storage/open.ts';
 export * from './storage/memory.ts';
 export * from './storage/sqlite.ts';
 export * from './storage/etcd.ts';
+export * from './storage/compactor.ts';
 export * from './errors.ts';
 export * from './admission/types.ts';
 export * from './admission/podsecurity.ts';

@@ -35,6 +35,7 @@ import { startWatch } from './watch.ts';
 import type { WatchEventType } from './watch.ts';
 import { buildFilter, toTableResponse, validation } from './wiring.ts';
 import { GarbageCollector } from './gc.ts';
+import { Compactor } from '../storage/compactor.ts';
 import { LeaseElector } from './lease.ts';
 import { ServiceAccountTokens } from './serviceaccounts.ts';
 import type { Requester, VirtualHandler } from './clusters.ts';
@@ -93,6 +94,12 @@ export interface ApiServerOptions {
    * --max-requests-inflight (400) and --max-mutating-requests-inflight (200). Watches are not counted.
    */
   maxInFlight?: { readonly?: number; mutating?: number };
+  /**
+   * Store compaction, run by the holder of the controllers' Lease: every interval, compact to the
+   * revision of the previous tick (storage/compactor.ts). Default 5 minutes, as kube-apiserver's
+   * --etcd-compaction-interval; 0 turns it off.
+   */
+  compactionIntervalMs?: number;
   /** The controllers' Lease: duration and retry period (defaults 15 s and 2 s). */
   leaseDurationMs?: number;
   leaseRetryMs?: number;
@@ -122,6 +129,7 @@ export class ApiServer {
   readonly #o: ApiServerOptions;
   readonly #maxBody: number;
   readonly #gc: GarbageCollector | undefined;
+  readonly #compactor: Compactor | undefined;
   #elector: LeaseElector | undefined;
   readonly #watches = new Set<{ stop(): void }>();
   #ready = false;
@@ -243,6 +251,9 @@ export class ApiServer {
     );
     if (o.controllers !== false)
       this.#gc = new GarbageCollector({ kv: o.kv, rest: this.rest, clusters: this.clusters, log: o.log });
+    const compactionIntervalMs = o.compactionIntervalMs ?? 5 * 60_000;
+    if (o.controllers !== false && compactionIntervalMs > 0)
+      this.#compactor = new Compactor({ kv: o.kv, intervalMs: compactionIntervalMs, log: o.log });
     const handler = (req: IncomingMessage, res: ServerResponse) => void this.handle(req, res);
     this.server = o.tls
       ? https.createServer(
@@ -267,6 +278,7 @@ export class ApiServer {
       // Only the holder of the Lease runs the built-in controllers, so several servers can share
       // one etcd without two garbage collectors acting at once.
       const gc = this.#gc;
+      const compactor = this.#compactor;
       this.#elector = new LeaseElector({
         rest: this.rest,
         scope: {
@@ -277,8 +289,14 @@ export class ApiServer {
         name: 'kaas-apiserver-controllers',
         leaseDurationMs: this.#o.leaseDurationMs,
         retryPeriodMs: this.#o.leaseRetryMs,
-        onStartedLeading: () => gc.start(),
-        onStoppedLeading: () => gc.stop(),
+        onStartedLeading: () => {
+          compactor?.start();
+          return gc.start();
+        },
+        onStoppedLeading: () => {
+          gc.stop();
+          void compactor?.stop();
+        },
       });
       await this.#elector.start();
     }
@@ -307,6 +325,7 @@ export class ApiServer {
     for (const w of this.#watches) w.stop();
     await this.#elector?.stop();
     this.#gc?.stop();
+    await this.#compactor?.stop();
     await new Promise<void>((resolve) => {
       this.server.close(() => resolve());
       this.server.closeIdleConnections?.();
