@@ -13,6 +13,7 @@ import { StorageClass } from 'kubernetes-models/storage.k8s.io/v1/StorageClass';
 import { checkPod } from '@kaas/apiserver';
 import { definitionName, models, type FieldType } from '@kaas/apiserver/models';
 import { addonManifests, podSecurityExceptions, type KubeObject } from './manifests.ts';
+import { checkCalicoObject } from './calicoSchema.ts';
 import { renderNodeUserData, type WriteFile } from './userData.ts';
 import { addonFiles } from './script.ts';
 import { componentVersions, kubernetesReleases } from './versions.ts';
@@ -163,6 +164,21 @@ describe('add-on manifests', () => {
       for (const s of b.subjects) assert.ok(accounts.has(s.name), `${b.metadata.name} -> ${s.name}`);
     }
     for (const w of workloads(all)) assert.ok(accounts.has(w.spec.template.spec.serviceAccountName));
+  });
+
+  it('the Calico operator resources conform to the operator v1 types, and a typo does not', () => {
+    const { calico } = addonManifests(c.init);
+    assert.deepEqual(
+      calico.map((o) => o.kind),
+      ['Installation', 'APIServer'],
+    );
+    for (const obj of calico) assert.deepEqual(checkCalicoObject(obj), [], obj.kind);
+    const typo = structuredClone(calico[0]) as any;
+    typo.spec.calicoNetwork.ipPools[0].natOutgoin = 'Enabled';
+    typo.spec.calicoNetwork.ipPools[0].encapsulation = 'VXLANCrossSubnets';
+    const problems = checkCalicoObject(typo).join('\n');
+    assert.match(problems, /Installation: spec\.calicoNetwork\.ipPools\.0: Unrecognized key: "natOutgoin"/);
+    assert.match(problems, /Installation: spec\.calicoNetwork\.ipPools\.0\.encapsulation: /);
   });
 
   it('Calico gets one IPv4 pool over the pod CIDR', () => {
