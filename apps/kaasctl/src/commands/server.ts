@@ -25,6 +25,15 @@ export function serverCommand(): Command {
       '--token-cache-ttl <duration>',
       'how long a token check is reused before the identity provider is asked again (default 10s)',
     )
+    .option(
+      '--sso-proxy-config <file>',
+      "also run the SSO proxy (docs/sso-proxy.md) in this process, registered with this server's issuer",
+    )
+    .option(
+      '--sso-proxy-port <port>',
+      "the SSO proxy's port (default: the file's listen, else any free port)",
+    )
+    .option('--console-session-ttl <duration>', 'how long a console sign-in lasts (default 8h)')
     .addHelpText(
       'after',
       `
@@ -38,6 +47,9 @@ Examples:
 
   # Store everything in an etcd cluster (several servers can share it):
   kaasctl server --storage etcd --etcd-endpoints http://10.0.0.1:2379,http://10.0.0.2:2379
+
+  # The console at https://127.0.0.1:6443/console/ and the SSO proxy for the managed UIs beside it:
+  kaasctl server --sso-proxy-config sso-proxy.yaml --sso-proxy-port 4180
 
   # Users sign in with keystone; holders of a keystone role ID administer the management API.
   # The service credentials that validate tokens come from clouds.yaml (OS_CLOUD) or OS_* variables:
@@ -58,6 +70,9 @@ Environment:
         adminRoleId?: string[];
         tokenTtl?: string;
         tokenCacheTtl?: string;
+        ssoProxyConfig?: string;
+        ssoProxyPort?: string;
+        consoleSessionTtl?: string;
       }) => {
         process.exitCode = await runServer(opts);
       },

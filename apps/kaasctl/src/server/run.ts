@@ -6,6 +6,8 @@ import { ApiServer, PodSecurityAdmission, ensurePki, openStore, renderKubeconfig
 import { installManagementAPI } from './management.ts';
 import type { AuthBackendName } from './auth.ts';
 import { defaultAdminRole, setupAuth } from './auth.ts';
+import type { OidcClient } from '@kaas/auth';
+import { setupConsole } from './console-setup.ts';
 
 export interface ServerFlags {
   dataDir: string;
@@ -18,6 +20,11 @@ export interface ServerFlags {
   adminRoleId?: string[];
   tokenTtl?: string;
   tokenCacheTtl?: string;
+  /** run the SSO proxy in this process (docs/sso-proxy.md, "Under kaasctl server") */
+  ssoProxyConfig?: string;
+  ssoProxyPort?: string;
+  /** how long a console sign-in lasts (default 8h) */
+  consoleSessionTtl?: string;
 }
 
 const backendNames: readonly AuthBackendName[] = ['local', 'keystone'];
@@ -65,7 +72,17 @@ export async function runServer(flags: ServerFlags, signal?: AbortSignal): Promi
   let backends: AuthBackendName[];
   let tokenTtlSeconds: number | undefined;
   let cacheTtlSeconds: number | undefined;
+  let consoleSessionTtlS: number | undefined;
+  let ssoProxyPort: number | undefined;
   try {
+    consoleSessionTtlS = flags.consoleSessionTtl
+      ? parseDuration(flags.consoleSessionTtl, '--console-session-ttl')
+      : undefined;
+    if (flags.ssoProxyPort !== undefined) {
+      ssoProxyPort = Number(flags.ssoProxyPort);
+      if (!/^\d{1,5}$/.test(flags.ssoProxyPort) || ssoProxyPort > 65535)
+        throw new Error(`--sso-proxy-port ${JSON.stringify(flags.ssoProxyPort)}: a port, 0 for any free one`);
+    }
     backends = parseBackends(flags.authBackend ?? 'local');
     tokenTtlSeconds = flags.tokenTtl ? parseDuration(flags.tokenTtl, '--token-ttl') : undefined;
     cacheTtlSeconds = flags.tokenCacheTtl
@@ -90,6 +107,8 @@ export async function runServer(flags: ServerFlags, signal?: AbortSignal): Promi
   const log = (level: 'info' | 'warn' | 'error', msg: string, fields?: Record<string, unknown>) =>
     console.error(JSON.stringify({ level, msg, ...fields }));
   let auth;
+  // the console's and the SSO proxy's registrations, added once their URLs are known
+  const oidcClients: OidcClient[] = [];
   try {
     auth = await setupAuth(
       kv,
@@ -99,6 +118,7 @@ export async function runServer(flags: ServerFlags, signal?: AbortSignal): Promi
         ...(process.env.KAAS_ADMIN_PASSWORD ? { adminPassword: process.env.KAAS_ADMIN_PASSWORD } : {}),
         ...(tokenTtlSeconds ? { tokenTtlSeconds } : {}),
         ...(cacheTtlSeconds ? { cacheTtlMs: cacheTtlSeconds * 1000 } : {}),
+        oidcClients,
       },
       log,
     );
@@ -107,12 +127,28 @@ export async function runServer(flags: ServerFlags, signal?: AbortSignal): Promi
     await kv.close();
     return 2;
   }
+  const web = setupConsole({
+    kv,
+    auth,
+    oidcClients,
+    pki: {
+      caPem: pki.ca.certPem,
+      caFile: join(dataDir, 'pki', 'ca.crt'),
+      certPem: pki.serving.certPem,
+      keyPem: pki.serving.keyPem,
+    },
+    host: host === '0.0.0.0' || host === '::' ? '127.0.0.1' : host,
+    ...(flags.ssoProxyConfig ? { ssoProxyConfig: flags.ssoProxyConfig } : {}),
+    ...(ssoProxyPort !== undefined ? { ssoProxyPort } : {}),
+    ...(consoleSessionTtlS ? { sessionTtlS: consoleSessionTtlS } : {}),
+    log,
+  });
   const server = new ApiServer({
     kv,
     tls: { certPem: pki.serving.certPem, keyPem: pki.serving.keyPem, caPem: pki.ca.certPem },
     log,
     authenticators: auth.authenticators,
-    routes: auth.routes,
+    routes: [...auth.routes, web.route],
     // the seed's pod rules in every cluster: Pod Security "restricted" unless an operator
     // labels a namespace otherwise (cluster users cannot); kube-system is exempt as upstream
     admission: [new PodSecurityAdmission({ exemptions: { namespaces: ['kube-system'] } })],
@@ -124,9 +160,11 @@ export async function runServer(flags: ServerFlags, signal?: AbortSignal): Promi
   const url = `https://${shownHost}:${addr.port}`;
   let generatedAdminPassword: string | undefined;
   try {
+    await web.start(server, url);
     ({ generatedAdminPassword } = await auth.attach(server, url));
   } catch (e) {
     console.error(`error: ${(e as Error).message}`);
+    await web.close();
     auth.close();
     await server.close();
     await kv.close();
@@ -210,6 +248,7 @@ export async function runServer(flags: ServerFlags, signal?: AbortSignal): Promi
   console.log(`  kubectl --kubeconfig ${kubeconfigPath} get namespaces`);
   console.log(`identity backends: ${backends.join(', ')} (exchange: POST ${url}/auth/v1/tokens)`);
   console.log(`OpenID Connect issuer: ${url}/oidc`);
+  for (const line of web.summary(url)) console.log(line);
   if (generatedAdminPassword) {
     // shown once: only its scrypt hash is kept
     console.log(`local user "admin" created; its password (shown only now): ${generatedAdminPassword}`);
@@ -226,6 +265,7 @@ export async function runServer(flags: ServerFlags, signal?: AbortSignal): Promi
   });
   console.log('shutting down');
   await manager.stop();
+  await web.close();
   auth.close();
   await server.close();
   await kv.close();

@@ -1,0 +1,602 @@
+// The console's backend for real: one `kaasctl server --sso-proxy-config` process (restarted once),
+// Debian's Prometheus and an echo server behind the in-process SSO proxy, and a cookie-keeping
+// client that walks the browser's part (redirects, the issuer's sign-in form). No browser: the
+// app's journeys are the frontend's Playwright tests.
+import assert from 'node:assert/strict';
+import { spawn, execFile } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
+import { readFile, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { createServer as createHttpServer } from 'node:http';
+import type { Server as HttpServer } from 'node:http';
+import { createServer as createNetServer } from 'node:net';
+import type { AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, describe, test } from 'node:test';
+import { Agent, fetch as undiciFetch } from 'undici';
+import { parse as parseYaml } from 'yaml';
+import type { KaasServer } from '../support/kaasctl.ts';
+import { runKaasctl, startKaasServer } from '../support/kaasctl.ts';
+
+const ADMIN_PASSWORD = 'console-admin-password-1';
+const BOB_PASSWORD = 'console-bob-password-12';
+const CSP =
+  "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; " +
+  "frame-ancestors 'none'; base-uri 'self'; form-action 'self'";
+
+const cleanups: (() => Promise<unknown>)[] = [];
+after(async () => {
+  for (const undo of cleanups.reverse()) await undo().catch((e: unknown) => console.error('cleanup:', e));
+});
+
+async function freePort(): Promise<number> {
+  const s = createNetServer();
+  await new Promise<void>((r) => s.listen(0, '127.0.0.1', r));
+  const { port } = s.address() as AddressInfo;
+  await new Promise((r) => s.close(r));
+  return port;
+}
+
+async function waitFor(what: string, check: () => Promise<boolean>, timeoutMs = 60_000): Promise<void> {
+  const end = Date.now() + timeoutMs;
+  for (;;) {
+    if (await check().catch(() => false)) return;
+    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 200));
+  }
+}
+
+interface Env {
+  dir: string;
+  server: KaasServer;
+  url: string;
+  caFile: string;
+  dispatcher: Agent;
+  proxyUrl: string;
+  proxyPort: number;
+  configFile: string;
+}
+let env: Env;
+
+async function startServer(extra: string[] = []): Promise<KaasServer> {
+  const server = await startKaasServer(
+    env.dir,
+    ['--sso-proxy-config', env.configFile, '--sso-proxy-port', String(env.proxyPort), ...extra],
+    { KAAS_ADMIN_PASSWORD: ADMIN_PASSWORD },
+  );
+  cleanups.push(() => server.stop());
+  return server;
+}
+
+before(async () => {
+  const dir = await mkdtemp(join(tmpdir(), 'kaas-console-'));
+  cleanups.push(() => rm(dir, { recursive: true, force: true }));
+  // reports the headers it got: a forged identity header must not arrive
+  const echo: HttpServer = createHttpServer((req, res) => {
+    res.writeHead(200, { 'content-type': 'application/json' });
+    res.end(JSON.stringify({ url: req.url, headers: req.headers }));
+  });
+  await new Promise<void>((r) => echo.listen(0, '127.0.0.1', r));
+  cleanups.push(() => new Promise((r) => echo.close(r)));
+  const echoPort = (echo.address() as AddressInfo).port;
+  const proxyPort = await freePort();
+  const promPort = await freePort();
+  const configFile = join(dir, 'sso-proxy.yaml');
+  // no issuer, secrets, TLS or listen: the server fills them in
+  await writeFile(
+    configFile,
+    [
+      'routes:',
+      '  - name: prometheus',
+      '    pathPrefix: /prometheus/',
+      `    upstream: http://127.0.0.1:${promPort}`,
+      '    allowedGroups: [cluster-admins]',
+      '  - name: echo',
+      '    pathPrefix: /echo/',
+      `    upstream: http://127.0.0.1:${echoPort}`,
+      '    allowedGroups: [cluster-admins]',
+      '',
+    ].join('\n'),
+  );
+  env = {
+    dir,
+    configFile,
+    proxyPort,
+    proxyUrl: `https://127.0.0.1:${proxyPort}`,
+  } as Env;
+  const prometheus: ChildProcess = spawn(
+    'prometheus',
+    [
+      `--config.file=${join(dir, 'prometheus.yml')}`,
+      `--storage.tsdb.path=${join(dir, 'prometheus')}`,
+      `--web.listen-address=127.0.0.1:${promPort}`,
+      `--web.external-url=${env.proxyUrl}/prometheus/`,
+    ],
+    { stdio: ['ignore', 'ignore', 'ignore'] },
+  );
+  await writeFile(join(dir, 'prometheus.yml'), 'global:\n  scrape_interval: 15s\nscrape_configs: []\n');
+  cleanups.push(async () => {
+    if (prometheus.exitCode !== null || prometheus.signalCode !== null || !prometheus.pid) return;
+    const exited = new Promise((r) => prometheus.once('exit', r));
+    process.kill(prometheus.pid, 'SIGTERM');
+    await exited;
+  });
+  env.server = await startServer();
+  env.url = env.server.url;
+  env.caFile = join(dir, 'pki', 'ca.crt');
+  env.dispatcher = new Agent({ connect: { ca: await readFile(env.caFile, 'utf8') } });
+  cleanups.push(() => env.dispatcher.close());
+  const bob = await runKaasctl(
+    ['user', 'create', 'bob', '--kubeconfig', join(dir, 'admin.kubeconfig'), '--password-stdin'],
+    { input: BOB_PASSWORD },
+  );
+  assert.equal(bob.code, 0, bob.stderr);
+  await waitFor('prometheus', async () => {
+    const r = await fetch(`http://127.0.0.1:${promPort}/prometheus/-/ready`);
+    return r.status === 200;
+  });
+});
+
+// ---------------------------------------------------------------- a browser, enough of one
+
+interface Cookie {
+  host: string;
+  path: string;
+  name: string;
+  value: string;
+  raw: string;
+}
+
+interface Res {
+  status: number;
+  location: string | null;
+  body: string;
+  url: URL;
+  headers: Headers;
+}
+
+/** Keeps cookies as a browser does (by host and path, not port); follows nothing by itself. */
+class Browser {
+  cookies: Cookie[] = [];
+  /** every response, for the header checks */
+  seen: Res[] = [];
+
+  async request(
+    url: string | URL,
+    init: {
+      method?: string;
+      form?: Record<string, string>;
+      headers?: Record<string, string>;
+      body?: string;
+    } = {},
+  ): Promise<Res> {
+    const u = new URL(url, env.url);
+    const cookie = this.cookies
+      .filter((c) => c.host === u.hostname && u.pathname.startsWith(c.path))
+      .map((c) => `${c.name}=${c.value}`)
+      .join('; ');
+    const res = await undiciFetch(u, {
+      method: init.method ?? 'GET',
+      redirect: 'manual',
+      dispatcher: env.dispatcher,
+      headers: {
+        ...(cookie ? { cookie } : {}),
+        ...(init.form ? { 'content-type': 'application/x-www-form-urlencoded', origin: u.origin } : {}),
+        ...init.headers,
+      },
+      ...(init.form ? { body: new URLSearchParams(init.form).toString() } : {}),
+      ...(init.body !== undefined ? { body: init.body } : {}),
+    });
+    for (const h of res.headers.getSetCookie()) this.#store(u, h);
+    const r = {
+      status: res.status,
+      location: res.headers.get('location'),
+      body: await res.text(),
+      url: u,
+      headers: res.headers,
+    };
+    this.seen.push(r);
+    return r;
+  }
+
+  #store(u: URL, header: string): void {
+    const [pair = '', ...attrs] = header.split(';').map((s) => s.trim());
+    const eq = pair.indexOf('=');
+    const name = pair.slice(0, eq);
+    const value = pair.slice(eq + 1);
+    const path = attrs.find((a) => a.toLowerCase().startsWith('path='))?.slice(5) ?? '/';
+    this.cookies = this.cookies.filter((c) => !(c.host === u.hostname && c.name === name && c.path === path));
+    const expired = attrs.some((a) => /^max-age=0$/i.test(a));
+    if (!expired && value !== '') this.cookies.push({ host: u.hostname, path, name, value, raw: header });
+  }
+
+  cookie(name: string): Cookie | undefined {
+    return this.cookies.find((c) => c.name === name);
+  }
+}
+
+function formAction(html: string): string {
+  const m = /<form method="post" action="([^"]+)"/.exec(html);
+  assert.ok(m, `no sign-in form in: ${html.slice(0, 300)}`);
+  return m[1]!.replace(/&amp;/g, '&');
+}
+
+/**
+ * From `start` through the issuer back to `callbackPath` on `origin`; posts the sign-in form when
+ * the issuer shows it. Returns the callback's answer and whether a password was typed.
+ */
+async function signIn(
+  b: Browser,
+  start: string,
+  user: { name: string; password: string } | undefined,
+  origin = env.url,
+  callbackPath = '/console/callback',
+): Promise<{ callback: Res; typedPassword: boolean; authUrl: URL }> {
+  let r = await b.request(new URL(start, origin));
+  assert.equal(r.status, 302, r.body.slice(0, 300));
+  const authUrl = new URL(r.location!, r.url);
+  let typedPassword = false;
+  for (let hop = 0; hop < 12; hop++) {
+    const next = r.location ? new URL(r.location, r.url) : undefined;
+    if (next && next.origin === origin && next.pathname === callbackPath) {
+      return { callback: await b.request(next), typedPassword, authUrl };
+    }
+    if (next) {
+      r = await b.request(next);
+      continue;
+    }
+    assert.equal(r.status, 200, `stuck at ${r.url.href}: ${r.status} ${r.body.slice(0, 300)}`);
+    assert.ok(user, 'the issuer asked for a password where none was expected');
+    typedPassword = true;
+    r = await b.request(new URL(formAction(r.body), r.url), {
+      method: 'POST',
+      form: { backend: 'local', username: user.name, password: user.password },
+    });
+  }
+  throw new Error('too many redirects');
+}
+
+async function consoleLogin(
+  b: Browser,
+  user = { name: 'admin', password: ADMIN_PASSWORD },
+  ret = '/console/',
+) {
+  const { callback } = await signIn(b, `/console/login?return=${encodeURIComponent(ret)}`, user);
+  assert.equal(callback.status, 302, callback.body);
+  return callback;
+}
+
+async function sessionOf(b: Browser): Promise<{ status: number; body: Record<string, unknown> }> {
+  const r = await b.request('/console/api/session');
+  return { status: r.status, body: JSON.parse(r.body) as Record<string, unknown> };
+}
+
+async function csrf(b: Browser): Promise<string> {
+  const s = await sessionOf(b);
+  assert.equal(s.status, 200);
+  return s.body.csrfToken as string;
+}
+
+// ---------------------------------------------------------------- tests
+
+describe('console backend', () => {
+  const admin = new Browser();
+
+  test('sign-in: code + PKCE at our issuer, the session cookie, then /api/session', async () => {
+    const none = await sessionOf(admin);
+    assert.equal(none.status, 401);
+    assert.equal(none.body.code, 'NotLoggedIn');
+    assert.equal(none.body.loginUrl, '/console/login?return=%2Fconsole%2F');
+
+    const first = await admin.request('/console/login?return=/console/clusters/demo');
+    assert.equal(first.status, 302);
+    const q = new URL(first.location!).searchParams;
+    assert.equal(new URL(first.location!).pathname, '/oidc/auth');
+    assert.equal(q.get('client_id'), 'kaas-console');
+    assert.equal(q.get('code_challenge_method'), 'S256');
+    assert.ok(q.get('state') && q.get('nonce') && q.get('code_challenge'));
+    assert.equal(q.get('redirect_uri'), `${env.url}/console/callback`);
+    assert.match(
+      admin.cookie('kaas_console_login')!.raw,
+      /Path=\/console\/callback; Max-Age=600; Secure; HttpOnly; SameSite=Lax/,
+    );
+
+    const back = await consoleLogin(admin, undefined, '/console/clusters/demo?tab=nodes');
+    assert.equal(back.location, '/console/clusters/demo?tab=nodes');
+    const c = admin.cookie('kaas_console');
+    assert.ok(c, 'session cookie set');
+    assert.match(c.value, /^[A-Za-z0-9_-]{43}$/, 'an opaque random id');
+    assert.match(c.raw, /; Path=\/console; Max-Age=\d+; Secure; HttpOnly; SameSite=Lax$/);
+    assert.equal(admin.cookie('kaas_console_login'), undefined, 'the sign-in cookie is cleared');
+
+    const s = await sessionOf(admin);
+    assert.equal(s.status, 200);
+    assert.deepEqual(s.body.user, { name: 'local:admin', groups: ['cluster-admins'], extra: {} });
+    assert.match(s.body.csrfToken as string, /^[A-Za-z0-9_-]{43}$/);
+    assert.ok(Date.parse(s.body.expiresAt as string) > Date.now() + 3600_000);
+    assert.equal(s.body.serverUrl, env.url);
+  });
+
+  test('a forged or replayed callback is refused with a page that links to login', async () => {
+    const b = new Browser();
+    const r = await b.request('/console/callback?code=x&state=y');
+    assert.equal(r.status, 400);
+    assert.match(r.body, /href="\/console\/login"/);
+  });
+
+  test('return= outside /console/ is ignored (open redirects)', async () => {
+    for (const ret of [
+      'https://evil.example/',
+      '//evil.example/x',
+      '/\\evil.example',
+      '/oidc/x',
+      '/console/../x',
+    ]) {
+      // the issuer's session from the first sign-in: no password (its form is rate-limited)
+      const { callback, typedPassword } = await signIn(
+        admin,
+        `/console/login?return=${encodeURIComponent(ret)}`,
+        undefined,
+      );
+      assert.equal(typedPassword, false);
+      assert.equal(callback.status, 302);
+      assert.equal(callback.location, '/console/', `return=${ret}`);
+    }
+  });
+
+  test('the Kubernetes API as the signed-in user: RBAC applies, CSRF on every change', async () => {
+    const list = await admin.request('/console/k8s/api/v1/namespaces');
+    assert.equal(list.status, 200, list.body.slice(0, 300));
+    assert.equal((JSON.parse(list.body) as { kind: string }).kind, 'NamespaceList');
+
+    const ns = JSON.stringify({ apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'console-csrf' } });
+    const json = { 'content-type': 'application/json' };
+    const noToken = await admin.request('/console/k8s/api/v1/namespaces', {
+      method: 'POST',
+      headers: json,
+      body: ns,
+    });
+    assert.equal(noToken.status, 403);
+    assert.equal((JSON.parse(noToken.body) as { code: string }).code, 'CsrfFailed');
+    const wrong = await admin.request('/console/k8s/api/v1/namespaces', {
+      method: 'POST',
+      headers: { ...json, 'x-csrf-token': 'A'.repeat(43) },
+      body: ns,
+    });
+    assert.equal(wrong.status, 403);
+    const crossSite = await admin.request('/console/k8s/api/v1/namespaces', {
+      method: 'POST',
+      headers: { ...json, 'x-csrf-token': await csrf(admin), origin: 'https://evil.example' },
+      body: ns,
+    });
+    assert.equal(crossSite.status, 403, 'a foreign Origin is refused even with the token');
+    assert.equal(
+      (await admin.request('/console/k8s/api/v1/namespaces/console-csrf')).status,
+      404,
+      'nothing made',
+    );
+
+    const ok = await admin.request('/console/k8s/api/v1/namespaces', {
+      method: 'POST',
+      headers: { ...json, 'x-csrf-token': await csrf(admin) },
+      body: ns,
+    });
+    assert.equal(ok.status, 201, ok.body);
+
+    const bob = new Browser();
+    await consoleLogin(bob, { name: 'bob', password: BOB_PASSWORD });
+    const denied = await bob.request('/console/k8s/api/v1/namespaces');
+    assert.equal(denied.status, 403, 'the API server refuses bob: passed through');
+    const status = JSON.parse(denied.body) as { kind: string; reason: string; message: string };
+    assert.equal(status.kind, 'Status');
+    assert.equal(status.reason, 'Forbidden');
+    assert.match(status.message, /local:bob/);
+    // what the UI asks to decide what to show
+    const review = await bob.request('/console/k8s/apis/authorization.k8s.io/v1/selfsubjectaccessreviews', {
+      method: 'POST',
+      headers: { ...json, 'x-csrf-token': await csrf(bob) },
+      body: JSON.stringify({
+        apiVersion: 'authorization.k8s.io/v1',
+        kind: 'SelfSubjectAccessReview',
+        spec: { resourceAttributes: { verb: 'create', resource: 'namespaces' } },
+      }),
+    });
+    assert.equal(review.status, 201, review.body);
+    assert.equal((JSON.parse(review.body) as { status: { allowed: boolean } }).status.allowed, false);
+
+    const notApi = await admin.request('/console/k8s/oidc/.well-known/openid-configuration');
+    assert.equal(notApi.status, 404, 'only Kubernetes API paths are forwarded');
+  });
+
+  test('watches stream through /console/k8s', async () => {
+    const list = JSON.parse((await admin.request('/console/k8s/api/v1/namespaces')).body) as {
+      metadata: { resourceVersion: string };
+    };
+    const cookie = `kaas_console=${admin.cookie('kaas_console')!.value}`;
+    const ac = new AbortController();
+    const res = await undiciFetch(
+      `${env.url}/console/k8s/api/v1/namespaces?watch=1&resourceVersion=${list.metadata.resourceVersion}`,
+      { dispatcher: env.dispatcher, headers: { cookie }, signal: ac.signal },
+    );
+    assert.equal(res.status, 200);
+    assert.equal(res.headers.get('content-security-policy'), CSP);
+    const reader = res.body!.getReader();
+    const created = await admin.request('/console/k8s/api/v1/namespaces', {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', 'x-csrf-token': await csrf(admin) },
+      body: JSON.stringify({ apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'console-watch' } }),
+    });
+    assert.equal(created.status, 201);
+    let text = '';
+    const deadline = Date.now() + 30_000;
+    while (!text.includes('"console-watch"') && Date.now() < deadline) {
+      const { value, done } = await reader.read();
+      if (done) break;
+      text += Buffer.from(value).toString('utf8');
+    }
+    ac.abort();
+    assert.match(text, /"type":"ADDED".*"console-watch"/s, 'the event arrives while the response is open');
+  });
+
+  test('kubeconfig download: the exec plugin, the CA embedded; kubectl uses it with a cached token', async () => {
+    const r = await admin.request('/console/api/kubeconfig');
+    assert.equal(r.status, 200);
+    assert.equal(r.headers.get('content-disposition'), 'attachment; filename=root.kubeconfig');
+    const kc = parseYaml(r.body) as {
+      clusters: { cluster: { server: string; 'certificate-authority-data': string } }[];
+      users: { user: { exec: { command: string; args: string[] } } }[];
+    };
+    assert.equal(kc.clusters[0]!.cluster.server, env.url);
+    assert.equal(
+      Buffer.from(kc.clusters[0]!.cluster['certificate-authority-data'], 'base64').toString(),
+      await readFile(env.caFile, 'utf8'),
+    );
+    const exec = kc.users[0]!.user.exec;
+    assert.match(exec.command, /kaasctl$/);
+    assert.deepEqual(exec.args.slice(0, 2), ['auth', 'token']);
+    assert.ok(exec.args.includes('--username') && exec.args.includes('admin'));
+
+    const demo = await admin.request('/console/api/kubeconfig?cluster=demo');
+    assert.equal(demo.headers.get('content-disposition'), 'attachment; filename=demo.kubeconfig');
+    assert.match(demo.body, new RegExp(`server: ${env.url}/clusters/demo`));
+    assert.equal((await admin.request('/console/api/kubeconfig?cluster=..%2Fx')).status, 400);
+
+    const file = join(env.dir, 'console.kubeconfig');
+    await writeFile(file, r.body);
+    const home = join(env.dir, 'kaas-home');
+    const login = await runKaasctl(
+      [
+        'auth',
+        'login',
+        '--server',
+        env.url,
+        '--ca-file',
+        env.caFile,
+        '--username',
+        'admin',
+        '--password-stdin',
+      ],
+      { input: ADMIN_PASSWORD, env: { KAAS_HOME: home, HOME: env.dir } },
+    );
+    assert.equal(login.code, 0, login.stderr);
+    const out = await new Promise<{ code: number; stdout: string; stderr: string }>((resolve) => {
+      execFile(
+        'kubectl',
+        ['--kubeconfig', file, 'get', 'namespaces', '-o', 'name'],
+        { env: { ...process.env, KAAS_HOME: home, HOME: env.dir }, timeout: 60_000 },
+        (err, stdout, stderr) => resolve({ code: err ? 1 : 0, stdout, stderr }),
+      );
+    });
+    assert.equal(out.code, 0, out.stderr);
+    assert.match(out.stdout, /namespace\/console-csrf/);
+  });
+
+  test('info names the server, the login command and the SSO proxy routes', async () => {
+    const r = await admin.request('/console/api/info');
+    assert.deepEqual(JSON.parse(r.body), {
+      serverUrl: env.url,
+      loginCommand: `kaasctl auth login --server ${env.url} --ca-file ${env.caFile}`,
+      ssoProxyUrl: env.proxyUrl,
+      ssoRoutes: [
+        { name: 'prometheus', url: `${env.proxyUrl}/prometheus/` },
+        { name: 'echo', url: `${env.proxyUrl}/echo/` },
+      ],
+    });
+    assert.ok(env.server.lines.some((l) => l === `console: ${env.url}/console/`));
+    assert.ok(env.server.lines.some((l) => l.startsWith(`SSO proxy: ${env.proxyUrl}`)));
+  });
+
+  test('the SSO proxy in the same process: no second password after the console sign-in', async () => {
+    const { callback, typedPassword, authUrl } = await signIn(
+      admin,
+      '/prometheus/',
+      undefined,
+      env.proxyUrl,
+      '/oauth2/callback',
+    );
+    assert.equal(`${authUrl.origin}${authUrl.pathname}`, `${env.url}/oidc/auth`);
+    assert.equal(typedPassword, false);
+    assert.equal(callback.status, 302, callback.body);
+    let r = await admin.request(new URL(callback.location!, env.proxyUrl));
+    for (let i = 0; i < 5 && r.location; i++) r = await admin.request(new URL(r.location, r.url));
+    assert.equal(r.status, 200, r.body.slice(0, 200));
+    assert.match(r.body, /Prometheus/);
+
+    const forged = await admin.request(`${env.proxyUrl}/echo/who`, {
+      headers: { 'x-forwarded-user': 'local:root', 'x-forwarded-groups': 'system:masters' },
+    });
+    const seen = JSON.parse(forged.body) as { headers: Record<string, string> };
+    assert.equal(seen.headers['x-forwarded-user'], 'local:admin');
+    assert.equal(seen.headers['x-forwarded-groups'], 'cluster-admins');
+
+    const bob = new Browser();
+    const bobIn = await signIn(
+      bob,
+      '/prometheus/',
+      { name: 'bob', password: BOB_PASSWORD },
+      env.proxyUrl,
+      '/oauth2/callback',
+    );
+    assert.equal(bobIn.callback.status, 302);
+    const refused = await bob.request(`${env.proxyUrl}/prometheus/`);
+    assert.equal(refused.status, 403, "bob lacks the route's group");
+  });
+
+  test('logout needs the CSRF token; then the session and the issuer session are gone', async () => {
+    const b = new Browser();
+    await consoleLogin(b);
+    const none = await b.request('/console/logout', { method: 'POST' });
+    assert.equal(none.status, 403);
+    assert.equal((await sessionOf(b)).status, 200, 'still signed in');
+    const token = await csrf(b);
+    const out = await b.request('/console/logout', { method: 'POST', headers: { 'x-csrf-token': token } });
+    assert.equal(out.status, 200);
+    assert.deepEqual(JSON.parse(out.body), { loggedOut: true, next: '/console/' });
+    assert.match(out.headers.getSetCookie().join('\n'), /kaas_console=; Path=\/console; Max-Age=0/);
+    const gone = await sessionOf(b);
+    assert.equal(gone.status, 401);
+    // the issuer asks for the password again
+    const again = await signIn(b, '/console/login', { name: 'admin', password: ADMIN_PASSWORD });
+    assert.equal(again.typedPassword, true);
+  });
+
+  test('every console response carries the CSP, nosniff and same-origin referrer', async () => {
+    const anon = new Browser();
+    await anon.request('/console/');
+    await anon.request('/console/clusters/x');
+    await anon.request('/console/api/info');
+    await anon.request('/console/api/nope');
+    await anon.request('/console/k8s/api/v1/namespaces');
+    await anon.request('/console/login');
+    await anon.request('/console/callback');
+    await admin.request('/console/k8s/api/v1/namespaces/nope');
+    const all = [...anon.seen, ...admin.seen].filter((r) => r.url.pathname.startsWith('/console/'));
+    const kinds = new Set(all.map((r) => `${r.status} ${r.headers.get('content-type')?.split(';')[0]}`));
+    assert.ok(kinds.size >= 6, [...kinds].join(', '));
+    for (const r of all) {
+      assert.equal(r.headers.get('content-security-policy'), CSP, r.url.pathname);
+      assert.equal(r.headers.get('x-content-type-options'), 'nosniff', r.url.pathname);
+      assert.equal(r.headers.get('referrer-policy'), 'same-origin', r.url.pathname);
+    }
+  });
+
+  test('sessions survive a restart; a short --console-session-ttl ends in 401 SessionExpired', async () => {
+    const code = await env.server.stop();
+    assert.equal(code, 0);
+    env.server = await startServer(['--console-session-ttl', '3s']);
+    env.url = env.server.url;
+    // the URL's port is new: a browser keeps cookies by host, so the session goes along
+    const s = await sessionOf(admin);
+    assert.equal(s.status, 200, JSON.stringify(s.body));
+    assert.equal((await admin.request('/console/k8s/api/v1/namespaces/console-csrf')).status, 200);
+
+    const short = new Browser();
+    await consoleLogin(short);
+    assert.equal((await sessionOf(short)).status, 200);
+    await new Promise((r) => setTimeout(r, 3500));
+    const ended = await sessionOf(short);
+    assert.equal(ended.status, 401);
+    assert.equal(ended.body.code, 'SessionExpired');
+    assert.equal((await short.request('/console/k8s/api/v1/namespaces')).status, 401);
+  });
+});
