@@ -41,7 +41,7 @@ test(
       const report = JSON.parse(v.stdout) as { passed: boolean; checks: { name: string; passed: boolean }[] };
       assert.equal(v.code, 0, v.stdout + v.stderr);
       assert.ok(report.passed);
-      assert.equal(report.checks.length, 7);
+      assert.equal(report.checks.length, 8);
 
       const kc = join(dir, 'ops.kubeconfig');
       assert.equal(

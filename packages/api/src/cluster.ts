@@ -332,6 +332,10 @@ export const ServicesSchema = z.strictObject(serviceShape);
 
 export const identityBackends = ['keystone', 'local'] as const;
 
+/** The managed web UIs behind the SSO proxy, as spec.auth.uiRoleIds keys them. */
+export const managedUis = ['grafana', 'prometheus', 'alertmanager', 'logs'] as const;
+export type ManagedUi = (typeof managedUis)[number];
+
 export const AuthSchema = z.strictObject({
   identity: z
     .strictObject({
@@ -356,6 +360,36 @@ export const AuthSchema = z.strictObject({
     .min(1)
     .max(64)
     .describe("Role IDs whose holders get cluster-admin (the seed's cluster-admin ClusterRoleBinding)."),
+  uiRoleIds: z
+    .strictObject(
+      Object.fromEntries(
+        managedUis.map((ui) => [
+          ui,
+          z
+            .array(z.string().min(1).max(255))
+            .max(64)
+            .optional()
+            .describe(`Role IDs let through the SSO proxy to ${ui}, besides clusterAdminRoleIds.`),
+        ]),
+      ) as Record<ManagedUi, z.ZodOptional<z.ZodArray<z.ZodString>>>,
+    )
+    .optional()
+    .describe('Who may open each managed UI through the SSO proxy; cluster admins always may.'),
+});
+
+/** S3-compatible object storage for backups (Velero's BackupStorageLocation). */
+export const ObjectStorageSchema = z.strictObject({
+  endpoint: z
+    .url({ protocol: /^https?$/ })
+    .max(2048)
+    .optional()
+    .describe(
+      "S3 endpoint URL. Default: AWS S3 of the region on eks; on openstack and local it must be given (Swift's S3 API, MinIO, ...).",
+    ),
+  region: name255.optional().describe("Region of the bucket. Default: the provider's region."),
+  bucket: formatted(/^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/, 'must be an S3 bucket name', 'format', 63)
+    .optional()
+    .describe('Bucket name. Default: kaas-<namespace>-<cluster>-backups.'),
 });
 
 export const ClusterSpecSchema = z.strictObject({
@@ -380,6 +414,7 @@ export const ClusterSpecSchema = z.strictObject({
   network: NetworkSchema.prefault({}).describe('Address ranges; they must not overlap.'),
   services: ServicesSchema.prefault({}).describe('Managed services, all enabled unless switched off.'),
   auth: AuthSchema.describe('Who administers the cluster.'),
+  objectStorage: ObjectStorageSchema.optional().describe('Object storage for backups (the backup service).'),
   credentialsRef: SecretReferenceSchema.optional().describe(
     'Secret with the cloud credentials. Required on openstack and eks; never put credentials in the spec.',
   ),
@@ -444,6 +479,22 @@ export const ClusterStatusSchema = z.strictObject({
     .optional()
     .describe('Per node pool: nodes wanted and Ready.')
     .meta({ 'x-kubernetes-list-type': 'map', 'x-kubernetes-list-map-keys': ['name'] }),
+  services: z
+    .array(
+      z.strictObject({
+        name: z
+          .string()
+          .max(63)
+          .describe('The service, as kaasctl versions names it (ingress-nginx, velero, ...).'),
+        version: z.string().max(64).describe('The version applied.'),
+        ready: z.boolean().describe('Every workload Available and the service ready.'),
+        message: z.string().max(4096).describe('What is not ready yet, or "healthy".'),
+      }),
+    )
+    .max(32)
+    .optional()
+    .meta({ 'x-kubernetes-list-type': 'map', 'x-kubernetes-list-map-keys': ['name'] })
+    .describe('Per enabled managed service: its version and health.'),
   resources: z
     .array(LedgerEntrySchema)
     .optional()

@@ -5,7 +5,7 @@ import assert from 'node:assert/strict';
 import { withDefaults } from '@kaas/api';
 import type { KObject } from '@kaas/apiserver';
 import { withOwnership, workloadProblem } from './applier.ts';
-import { builtinCatalog, serviceImages } from './catalog.ts';
+import { builtinCatalog, serviceReleases } from './catalog.ts';
 import { failed, mergeConditions, ok, progressing, readyCondition } from './conditions.ts';
 import { desiredNode, kubeletVersion, podCidrFor } from './nodes.ts';
 import { clusterObject } from './testing.ts';
@@ -103,7 +103,7 @@ test('conditions: Ready names the first part that is not True; transition times 
   assert.equal(flipped.find((c) => c.type === 'Ready')?.lastTransitionTime, 'T1', 'kept when not given');
 });
 
-test('catalog: one restricted Deployment per enabled service, the pinned image, a version override', () => {
+test('catalog: every enabled service, restricted Deployments, pinned images, a known older version', () => {
   const all = builtinCatalog.render(cluster());
   assert.deepEqual(
     all.map((s) => s.name),
@@ -117,30 +117,36 @@ test('catalog: one restricted Deployment per enabled service, the pinned image, 
       for (const ctr of pod.containers) {
         assert.equal(ctr.securityContext.allowPrivilegeEscalation, false);
         assert.deepEqual(ctr.securityContext.capabilities.drop, ['ALL']);
-        assert.doesNotMatch(ctr.image, /pause/);
         assert.match(ctr.image, /:[^:]+$/);
       }
     }
   }
+  const prom = all
+    .find((s) => s.key === 'monitoring')!
+    .objects.find((o) => o.metadata.name === 'prometheus' && o.kind === 'Deployment')!;
   assert.equal(
-    all.find((s) => s.key === 'monitoring')!.objects[0]!.spec.template.spec.containers[0].image,
-    serviceImages.monitoring!.image,
+    prom.spec.template.spec.containers[0].image,
+    serviceReleases.monitoring[0]!.components[0]!.image,
   );
   const c = cluster({ services: false });
-  c.spec.services.registry = { enabled: true, version: '2.8.1' };
+  c.spec.services.registry = { enabled: true, version: '2.8.2' };
   const one = builtinCatalog.render(c);
   assert.equal(one.length, 1);
-  assert.equal(one[0]!.version, '2.8.1');
-  assert.equal(
-    one[0]!.objects[0]!.spec.template.spec.containers[0].image,
-    'docker.io/library/registry:2.8.1',
+  assert.equal(one[0]!.version, '2.8.2');
+  const dep = one[0]!.objects.find((o) => o.kind === 'Deployment')!;
+  assert.equal(dep.spec.template.spec.containers[0].image, 'docker.io/library/registry:2.8.2');
+  c.spec.services.registry = { enabled: true, version: '2.8.1' };
+  assert.match(
+    builtinCatalog.render(c)[0]!.problem ?? '',
+    /2\.8\.1 is not in this release's catalog \(known: 2\.8\.3, 2\.8\.2\)/,
   );
 });
 
 test('applier: ownership labels and a hash that changes with the rendering only', () => {
   const [svc] = builtinCatalog.render(cluster());
-  const a = withOwnership(svc!, svc!.objects[0]!);
-  const b = withOwnership(svc!, structuredClone(svc!.objects[0]!));
+  const deployment = svc!.objects.find((o) => o.kind === 'Deployment')!;
+  const a = withOwnership(svc!, deployment);
+  const b = withOwnership(svc!, structuredClone(deployment));
   assert.equal(a.metadata.labels?.['kaas.dev/managed-by'], 'kaas');
   assert.equal(a.metadata.labels?.['kaas.dev/service'], 'ingress-nginx');
   assert.equal(a.metadata.labels?.['kaas.dev/service-version'], '1.12.1');
@@ -149,7 +155,7 @@ test('applier: ownership labels and a hash that changes with the rendering only'
     a.metadata.annotations?.['kaas.dev/applied-hash'],
     b.metadata.annotations?.['kaas.dev/applied-hash'],
   );
-  const changed = structuredClone(svc!.objects[0]!);
+  const changed = structuredClone(deployment);
   changed.spec.replicas = 2;
   assert.notEqual(
     withOwnership(svc!, changed).metadata.annotations?.['kaas.dev/applied-hash'],

@@ -5,18 +5,20 @@ export { ClusterController, addClusterController, clusterFinalizer, localCluster
 export type { ClusterControllerOptions } from './reconciler.ts';
 export {
   builtinCatalog,
-  serviceImages,
+  serviceReleases,
+  defaultVersion,
   serviceLabels,
   servicesNamespace,
+  nodeAgentsNamespace,
   managedByValue,
-  kubernetesAuthVersion,
 } from './catalog.ts';
-export type { ServiceCatalog, RenderedService } from './catalog.ts';
+export type { ServiceCatalog, RenderedService, PodSecurityException } from './catalog.ts';
 export {
   applyServices,
   withOwnership,
   workloadProblem,
   managedKinds,
+  managedClusterKinds,
   appliedHashAnnotation,
 } from './applier.ts';
 export type { ApplyResult, ServiceHealth } from './applier.ts';

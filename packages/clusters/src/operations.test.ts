@@ -377,7 +377,16 @@ test('nodes add, remove (drained first), replace; validate passes', async () => 
     );
     assert.deepEqual(
       report.checks.map((x) => x.name),
-      ['nodes-ready', 'system-workloads', 'dns', 'storage', 'rbac', 'pod-security', 'services'],
+      [
+        'nodes-ready',
+        'system-workloads',
+        'dns',
+        'storage',
+        'rbac',
+        'pod-security',
+        'services',
+        'service-exceptions',
+      ],
     );
     // pod security depends on the server's admission chain: the e2e test checks it on kaasctl server
     assert.match(report.checks.find((x) => x.name === 'pod-security')!.message, /privileged/);

@@ -114,7 +114,7 @@ test('deploy: Ready with every condition, a complete ledger, nodes, namespaces, 
         namespace: 'kaas-system',
       })
     ).items;
-    assert.equal(deployments.length, 6);
+    assert.equal(deployments.length, 8);
     for (const d of deployments) {
       assert.equal(d.metadata.labels?.['kaas.dev/managed-by'], 'kaas');
       assert.ok(d.metadata.labels?.['kaas.dev/service-version']);
@@ -142,7 +142,7 @@ test('deploy: Ready with every condition, a complete ledger, nodes, namespaces, 
         kind: 'Deployment',
         namespace: 'kaas-system',
       });
-      return ds.items.length === 5 ? true : undefined;
+      return ds.items.length === 7 ? true : undefined;
     }, 'registry pruned');
     await waitReady(p, 'demo');
 

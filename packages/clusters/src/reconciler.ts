@@ -41,7 +41,7 @@ import {
 } from '@kaas/providers';
 import { LocalCloudProvider, type LocalCloud } from '@kaas/providers/local';
 import { applyServices } from './applier.ts';
-import { builtinCatalog, servicesNamespace, type ServiceCatalog } from './catalog.ts';
+import { builtinCatalog, managedNamespaces, type ServiceCatalog } from './catalog.ts';
 import {
   errorCondition,
   failed,
@@ -224,7 +224,10 @@ export class ClusterController {
             { informer: this.nodes, keys: toCluster },
             {
               informer: deployments,
-              keys: (e) => (e.obj.metadata.namespace === servicesNamespace ? toCluster(e) : []),
+              keys: (e) =>
+                (managedNamespaces as readonly string[]).includes(e.obj.metadata.namespace ?? '')
+                  ? toCluster(e)
+                  : [],
             },
           ],
           reconcile: (key) => this.reconcile(key),
@@ -477,6 +480,12 @@ export class ClusterController {
       const applied = await applyServices(this.#client, lname, rendered);
       const sick = applied.services.filter((s) => !s.healthy);
       await this.#ops.recordServices(pass.live, applied.services);
+      extra.services = applied.services.map((s) => ({
+        name: s.name,
+        version: s.version,
+        ready: s.healthy,
+        message: s.message.slice(0, 4096),
+      }));
       if (rendered.length === 0)
         parts.ServicesReady = {
           status: 'True',

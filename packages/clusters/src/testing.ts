@@ -17,6 +17,7 @@ import { Manager } from '@kaas/controllers';
 import { LocalCloud } from '@kaas/providers/local';
 import { ensureClusterDefaults, installLocalClusterControllers } from '@kaas/localcluster';
 import { addClusterController, type ClusterController } from './reconciler.ts';
+import type { ServiceCatalog } from './catalog.ts';
 
 export const admin = { username: 'admin', groups: ['system:masters'] };
 
@@ -129,6 +130,8 @@ export async function startProcess(
     callTimeoutMs?: number;
     /** Campaign for the Lease (default: run without leader election); does not wait to lead. */
     leaderElection?: { leaseDurationMs: number; retryPeriodMs: number };
+    /** The managed services catalog (default: @kaas/catalog's). */
+    catalog?: ServiceCatalog;
   } = {},
 ): Promise<TestProcess> {
   const kv = new MortalKV(inner);
@@ -155,6 +158,7 @@ export async function startProcess(
     baseUrl: 'https://127.0.0.1:6443',
     dataDir,
     ...(o.asServer ? { ensureClusterDefaults } : {}),
+    ...(o.catalog ? { catalog: o.catalog } : {}),
     pollMs: o.pollMs ?? 20,
     engine: {
       retry: { baseDelayMs: 2, maxDelayMs: 20, maxAttempts: 12 },

@@ -5,9 +5,16 @@
 // kaas.dev/validation. A report is pass/fail per check with a message saying what was seen.
 import { existsSync } from 'node:fs';
 import { randomBytes } from 'node:crypto';
-import { apiVersion, type LedgerEntry } from '@kaas/api';
-import { clusterAdminRoleIdBinding, type KObject } from '@kaas/apiserver';
+import { apiVersion, withDefaults, type ClusterInput, type LedgerEntry } from '@kaas/api';
 import {
+  checkPod,
+  clusterAdminRoleIdBinding,
+  podSecurityEnforceLabel,
+  podSecurityExemptLabel,
+  type KObject,
+} from '@kaas/apiserver';
+import {
+  ignoreNotFound,
   isNotFound,
   parseObjectKey,
   type InProcessClient,
@@ -16,7 +23,7 @@ import {
 } from '@kaas/controllers';
 import type { LocalCloud } from '@kaas/providers/local';
 import { workloadProblem } from './applier.ts';
-import { servicesNamespace } from './catalog.ts';
+import { builtinCatalog, managedNamespaces, servicesNamespace } from './catalog.ts';
 import { operationAnnotations } from './rolling.ts';
 import { stable } from './stable.ts';
 
@@ -209,6 +216,8 @@ export async function validateCluster(
     };
   });
 
+  await run('service-exceptions', () => serviceExceptionsCheck(client, lname, cluster, list));
+
   const podSecurityExceptions: PodSecurityException[] = (o.exemptNamespaces ?? ['kube-system']).map((ns) => ({
     namespace: ns,
     source: 'server configuration (PodSecurity exemptions)',
@@ -234,6 +243,56 @@ export async function validateCluster(
       });
   }
   return { cluster: lname, passed: checks.every((c) => c.passed), checks, podSecurityExceptions };
+}
+
+/**
+ * Every managed workload passes Pod Security "restricted" as the admission evaluates it, except
+ * the catalog's declared exceptions, each of which is listed with its reason and must be granted
+ * by its namespace's label (set by KaaS as the operator) and break no more than it declares.
+ */
+async function serviceExceptionsCheck(
+  client: InProcessClient,
+  lname: string,
+  cluster: KObject,
+  list: (kind: string, av: string, namespace?: string) => Promise<KObject[]>,
+): Promise<{ passed: boolean; message: string }> {
+  const rendered = builtinCatalog.render(withDefaults(structuredClone(cluster) as ClusterInput));
+  const declared = rendered.flatMap((s) => s.podSecurityExceptions);
+  const problems: string[] = [];
+  let checked = 0;
+  for (const ns of managedNamespaces) {
+    for (const kind of ['Deployment', 'DaemonSet', 'StatefulSet']) {
+      for (const w of await list(kind, 'apps/v1', ns).catch(() => [] as KObject[])) {
+        if (w.metadata.labels?.['kaas.dev/managed-by'] !== 'kaas') continue;
+        checked++;
+        const what = `${kind} ${ns}/${w.metadata.name}`;
+        const t = w.spec?.template ?? {};
+        const violated = checkPod('restricted', t.metadata, t.spec).map((v) => v.id);
+        const d = declared.find((e) => e.kind === kind && e.namespace === ns && e.name === w.metadata.name);
+        const undeclared = violated.filter((id) => !d?.allows.includes(id));
+        if (undeclared.length)
+          problems.push(`${what} breaks restricted undeclared: ${undeclared.join(', ')}`);
+      }
+    }
+  }
+  const listed: string[] = [];
+  for (const e of declared) {
+    const nsObj = await client
+      .get({ cluster: lname, apiVersion: 'v1', kind: 'Namespace', name: e.namespace })
+      .catch(ignoreNotFound);
+    const l = nsObj?.metadata.labels ?? {};
+    const granted = l[podSecurityExemptLabel] === 'true' || l[podSecurityEnforceLabel] === 'privileged';
+    if (!granted)
+      problems.push(`${e.kind} ${e.namespace}/${e.name}: namespace ${e.namespace} does not grant it`);
+    listed.push(
+      `${e.kind} ${e.namespace}/${e.name} (${e.service}) allows ${e.allows.join(', ')}: ${e.reason}`,
+    );
+  }
+  const summary = `${checked} managed workloads checked; ${declared.length} declared exception(s)${listed.length ? `: ${listed.join(' | ')}` : ''}`;
+  return {
+    passed: problems.length === 0,
+    message: problems.length ? `${problems.join('; ')}; ${summary}` : summary,
+  };
 }
 
 /** A claim in a scratch namespace with the default StorageClass: Bound, then deleted and reclaimed. */

@@ -18,10 +18,10 @@ import {
 } from '@kaas/api';
 import { MemoryStore } from '@kaas/apiserver';
 import {
+  defaultVersion,
   kubeletVersion,
-  kubernetesAuthVersion,
   operationAnnotations,
-  serviceImages,
+  serviceReleases,
   versionSkewProblem,
   type RollStatus,
   type ServicesReport,
@@ -367,7 +367,7 @@ Exit codes: 0 done, 1 failed or timed out (a service that did not become healthy
               (k) => c.spec.services?.[k]?.enabled !== false && c.spec.services?.[k]?.version !== undefined,
             );
             for (const key of pinned) {
-              const want = serviceImages[key]?.version ?? kubernetesAuthVersion;
+              const want = defaultVersion(key);
               const svcName = managedServices[key].name;
               err(`${svcName}: ${c.spec.services[key].version} -> ${want}`);
               const updated = await api.mutate(name, (x) => {
@@ -389,9 +389,10 @@ Exit codes: 0 done, 1 failed or timed out (a service that did not become healthy
                   operationAnnotations.servicesReport,
                 );
                 const s = r?.services.find((x) => x.name === svcName);
+                const after = pinned.slice(pinned.indexOf(key) + 1).map((k) => managedServices[k].name);
                 throw new ApiError(
                   0,
-                  `${svcName} did not become healthy at ${want}: ${s?.message ?? (e as Error).message}; the services after it were not touched`,
+                  `${svcName} did not become healthy at ${want}: ${s?.message ?? (e as Error).message}; ${after.length ? `not touched: ${after.join(', ')}` : 'it was the last to move'}`,
                   {
                     exitCode: exitCodes.failed,
                   },
@@ -703,8 +704,12 @@ export function versionsCommand(): Command {
         services: managedServiceKeys.map((k) => ({
           key: k,
           name: managedServices[k].name,
-          version: serviceImages[k]?.version ?? kubernetesAuthVersion,
-          image: serviceImages[k]?.image ?? '(runs in the KaaS management plane)',
+          version: defaultVersion(k),
+          /** The main component's image (the first of components). */
+          image: serviceReleases[k][0]!.components[0]?.image ?? '(runs in the KaaS management plane)',
+          components: serviceReleases[k][0]!.components.map((c) => ({ name: c.name, image: c.image })),
+          /** Older versions a cluster may still be pinned to; `cluster update --services` moves it. */
+          alsoRenders: serviceReleases[k].slice(1).map((r) => r.version),
         })),
       };
       if (o.output !== 'table') return printData(data, o.output);
@@ -712,7 +717,12 @@ export function versionsCommand(): Command {
       for (const r of data.kubernetes)
         console.log(`  ${r.version.padEnd(6)} ${r.latestPatch.padEnd(9)}${r.default ? ' (default)' : ''}`);
       console.log('\nManaged services:');
-      for (const s of data.services) console.log(`  ${s.name.padEnd(16)} ${s.version.padEnd(8)} ${s.image}`);
+      for (const s of data.services) {
+        const older = s.alsoRenders.length ? ` (also renders ${s.alsoRenders.join(', ')})` : '';
+        console.log(`  ${s.name.padEnd(16)} ${s.version}${older}`);
+        if (!s.components.length) console.log(`    ${'(runs in the KaaS management plane)'}`);
+        for (const c of s.components) console.log(`    ${c.name.padEnd(22)} ${c.image}`);
+      }
     });
 }
 
