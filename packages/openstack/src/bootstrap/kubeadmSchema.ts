@@ -8,8 +8,8 @@
 //   kubernetes/kubernetes cmd/kubeadm/app/apis/bootstraptoken/v1/types.go (BootstrapToken)
 //   kubernetes/kubernetes staging/src/k8s.io/kubelet/config/v1beta1/types.go (KubeletConfiguration:
 //     only the fields we set, plus kind/apiVersion)
-// Every object is strict (kubeadm's strict decoding refuses unknown fields too: a typo fails
-// `kubeadm init` on the node, here it fails a test). Field types follow the Go types: metav1.Duration
+// Every object is strict: kubeadm's strict decoding only warns about an unknown field and drops it,
+// so on a node a typo silently loses a setting; here it fails a test. Field types follow the Go types: metav1.Duration
 // is a Go duration string, int32 ports are integers, corev1 enums are enums.
 import { z } from 'zod';
 
