@@ -369,7 +369,11 @@ export const AuthSchema = z.strictObject({
             .array(z.string().min(1).max(255))
             .max(64)
             .optional()
-            .describe(`Role IDs let through the SSO proxy to ${ui}, besides clusterAdminRoleIds.`),
+            .describe(
+              ui === 'logs'
+                ? 'Role IDs let through the SSO proxy to the logs (Grafana with Loki), besides clusterAdminRoleIds.'
+                : `Role IDs let through the SSO proxy to ${ui}, besides clusterAdminRoleIds.`,
+            ),
         ]),
       ) as Record<ManagedUi, z.ZodOptional<z.ZodArray<z.ZodString>>>,
     )
