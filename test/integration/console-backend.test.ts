@@ -589,6 +589,13 @@ describe('console backend', () => {
     const s = await sessionOf(admin);
     assert.equal(s.status, 200, JSON.stringify(s.body));
     assert.equal((await admin.request('/console/k8s/api/v1/namespaces/console-csrf')).status, 200);
+    // the issuer's session is in the store too: signing in again needs no password
+    const again = await signIn(admin, '/console/login', undefined);
+    assert.equal(again.typedPassword, false);
+    assert.equal(again.callback.status, 302);
+    // and the SSO proxy's cookie secret: its session still opens
+    const prom = await admin.request(`${env.proxyUrl}/prometheus/-/ready`);
+    assert.equal(prom.status, 200, prom.body.slice(0, 200));
 
     const short = new Browser();
     await consoleLogin(short);
