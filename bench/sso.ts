@@ -1,0 +1,276 @@
+// `npm run bench -- sso`: what the SSO proxy adds in front of an upstream, with a valid session.
+//
+// One upstream (nginx answering `return 200` on a loopback port, one worker) is measured three ways
+// in the same run: directly, through the SSO proxy (its own Node process, plain HTTP, a session
+// cookie sealed here with the proxy's secret, a route open to any signed-in user), and through
+// nginx as a reverse proxy (one worker, upstream keep-alive). Load: Debian's wrk (a C load
+// generator on 2 threads). Latency at a fixed rate: wrk has no rate option (that is wrk2), so a
+// Lua `delay()` spaces each connection's requests: 10 connections x one request every 10 ms ~
+// 1,000 req/s. That is a closed loop with think time, not an open schedule: a stall delays the
+// next requests instead of queueing them (coordinated omission), so p99 here is per-request
+// service time, which is what "added latency" asks. Throughput: wrk flat out, 50 connections.
+import { execFile, spawn } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { createServer } from 'node:net';
+import type { AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { machine } from './lib.ts';
+
+const SECRET = 'bench-cookie-secret-'.padEnd(48, 'x');
+const RATE = 1000;
+const CONNECTIONS = 10;
+const LATENCY_SECONDS = 20;
+const THROUGHPUT_SECONDS = 10;
+
+async function freePort(): Promise<number> {
+  const s = createServer();
+  await new Promise<void>((r) => s.listen(0, '127.0.0.1', r));
+  const { port } = s.address() as AddressInfo;
+  await new Promise((r) => s.close(r));
+  return port;
+}
+
+function run(cmd: string, args: string[], timeoutMs: number): Promise<string> {
+  return new Promise((resolve, reject) =>
+    execFile(cmd, args, { encoding: 'utf8', timeout: timeoutMs }, (err, stdout, stderr) =>
+      err ? reject(new Error(`${cmd} ${args.join(' ')}: ${err.message}\n${stderr}`)) : resolve(stdout),
+    ),
+  );
+}
+
+interface WrkResult {
+  rps: number;
+  p50ms: number;
+  p99ms: number;
+  non2xx: number;
+  errors: number;
+}
+
+function ms(v: string | undefined, unit: string | undefined): number {
+  if (v === undefined) return NaN;
+  return Number(v) * (unit === 'us' ? 0.001 : unit === 's' ? 1000 : 1);
+}
+
+function parseWrk(out: string): WrkResult {
+  const p = (q: string) => new RegExp(`\\b${q}%\\s+([\\d.]+)(us|ms|s)\\b`).exec(out);
+  const p50 = p('50');
+  const p99 = p('99');
+  const errs = /Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)/.exec(out);
+  return {
+    rps: Number(/Requests\/sec:\s+([\d.]+)/.exec(out)?.[1] ?? NaN),
+    p50ms: ms(p50?.[1], p50?.[2]),
+    p99ms: ms(p99?.[1], p99?.[2]),
+    non2xx: Number(/Non-2xx or 3xx responses:\s+(\d+)/.exec(out)?.[1] ?? 0),
+    errors: errs ? errs.slice(1).reduce((a, b) => a + Number(b), 0) : 0,
+  };
+}
+
+async function wrk(
+  url: string,
+  script: string,
+  o: { connections: number; seconds: number },
+): Promise<WrkResult> {
+  const out = await run(
+    'wrk',
+    ['-t2', `-c${o.connections}`, `-d${o.seconds}s`, '--latency', '-s', script, url],
+    (o.seconds + 60) * 1000,
+  );
+  return parseWrk(out);
+}
+
+/** The SSO proxy in a process of its own (`node bench/sso.ts --serve UPSTREAM`), as in production. */
+async function serveProxy(upstream: string): Promise<void> {
+  const { startSsoProxy } = await import('@kaas/ssoproxy');
+  const proxy = await startSsoProxy({
+    listen: '127.0.0.1:0',
+    cookie: { secrets: [SECRET], secure: false },
+    // never contacted: the session is valid for hours, so no refresh happens
+    oidc: { issuer: 'http://127.0.0.1:1/oidc', clientSecret: 's'.repeat(20) },
+    routes: [{ name: 'bench', pathPrefix: '/', upstream, allowedGroups: ['*'] }],
+  });
+  console.log(`listening ${proxy.url}`);
+  process.on('SIGTERM', () => void proxy.close().then(() => process.exit(0)));
+}
+
+async function sessionCookie(): Promise<string> {
+  const { MemorySessionStore, SessionCodec, Sealer, newSessionId } = await import('@kaas/ssoproxy');
+  const codec = new SessionCodec({
+    sealer: new Sealer([SECRET]),
+    store: new MemorySessionStore(),
+    cookieName: '_kaas_sso',
+    cookie: { path: '/', secure: false },
+    storage: 'cookie',
+    maxCookieBytes: 4096,
+    now: Date.now,
+  });
+  const t = Date.now();
+  const { setCookie } = await codec.encode({
+    id: newSessionId(),
+    sub: 'bench',
+    user: 'local:bench',
+    groups: ['ops'],
+    accessToken: 'at',
+    accessExpiresAtMs: t + 6 * 3600_000,
+    idTokenExpiresAtMs: t + 6 * 3600_000,
+    createdAtMs: t,
+    expiresAtMs: t + 6 * 3600_000,
+  });
+  return setCookie.slice(0, setCookie.indexOf(';'));
+}
+
+function startChild(
+  cmd: string,
+  args: string[],
+  ready: RegExp,
+): Promise<{ child: ChildProcess; match: RegExpExecArray }> {
+  const child = spawn(cmd, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+  let out = '';
+  return new Promise((resolve, reject) => {
+    const onData = (d: Buffer) => {
+      out += d.toString();
+      const m = ready.exec(out);
+      if (m) resolve({ child, match: m });
+    };
+    child.stdout.on('data', onData);
+    child.stderr.on('data', onData);
+    child.once('exit', (code) => reject(new Error(`${cmd} exited ${code}: ${out}`)));
+  });
+}
+
+async function stop(child: ChildProcess | undefined): Promise<void> {
+  if (!child || child.exitCode !== null || child.signalCode !== null || !child.pid) return;
+  const exited = new Promise((r) => child.once('exit', r));
+  process.kill(child.pid, 'SIGTERM');
+  await exited;
+}
+
+export async function ssoBench(say: (line: string) => void): Promise<void> {
+  const dir = await mkdtemp(join(tmpdir(), 'kaas-bench-sso-'));
+  let nginx: ChildProcess | undefined;
+  let proxy: ChildProcess | undefined;
+  try {
+    const upPort = await freePort();
+    const ngPort = await freePort();
+    await writeFile(
+      join(dir, 'nginx.conf'),
+      `daemon off;
+worker_processes 1;
+pid ${dir}/nginx.pid;
+error_log ${dir}/error.log warn;
+events { worker_connections 4096; }
+http {
+  access_log off;
+  client_body_temp_path ${dir}/body;
+  proxy_temp_path ${dir}/proxy;
+  fastcgi_temp_path ${dir}/fastcgi;
+  uwsgi_temp_path ${dir}/uwsgi;
+  scgi_temp_path ${dir}/scgi;
+  upstream app { server 127.0.0.1:${upPort}; keepalive 64; }
+  # the upstream: a fixed small answer
+  server { listen 127.0.0.1:${upPort}; location / { default_type text/plain; return 200 "ok\\n"; } }
+  # nginx as the reference reverse proxy in front of it
+  server {
+    listen 127.0.0.1:${ngPort};
+    location / { proxy_pass http://app; proxy_http_version 1.1; proxy_set_header Connection ""; }
+  }
+}
+`,
+    );
+    const nginxBin = existsSync('/usr/sbin/nginx') ? '/usr/sbin/nginx' : 'nginx';
+    nginx = spawn(nginxBin, ['-c', join(dir, 'nginx.conf'), '-p', dir, '-e', join(dir, 'error.log')], {
+      stdio: 'ignore',
+    });
+    const upstream = `http://127.0.0.1:${upPort}`;
+    for (let i = 0; i < 50; i++) {
+      if (
+        await fetch(`${upstream}/`).then(
+          (r) => r.ok,
+          () => false,
+        )
+      )
+        break;
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    const started = await startChild(
+      process.execPath,
+      [
+        '--disable-warning=ExperimentalWarning',
+        '--max-semi-space-size=64',
+        fileURLToPath(import.meta.url),
+        '--serve',
+        upstream,
+      ],
+      /listening (http:\/\/\S+)/,
+    );
+    proxy = started.child;
+    const proxyUrl = started.match[1]!;
+    const cookie = await sessionCookie();
+    const check = await fetch(`${proxyUrl}/x`, { headers: { cookie } });
+    if (check.status !== 200) throw new Error(`the proxy answered ${check.status} with the bench session`);
+
+    const delayMs = (CONNECTIONS * 1000) / RATE;
+    const paced = join(dir, 'paced.lua');
+    await writeFile(paced, `wrk.headers["Cookie"] = "${cookie}"\nfunction delay() return ${delayMs} end\n`);
+    const flat = join(dir, 'flat.lua');
+    await writeFile(flat, `wrk.headers["Cookie"] = "${cookie}"\n`);
+
+    const targets = [
+      { name: 'upstream directly', url: `${upstream}/` },
+      { name: 'through the SSO proxy', url: `${proxyUrl}/` },
+      { name: 'through nginx', url: `http://127.0.0.1:${ngPort}/` },
+    ];
+    // warm up each (JIT, keep-alive pools)
+    for (const t of targets) await wrk(t.url, flat, { connections: CONNECTIONS, seconds: 3 });
+    // two rounds, interleaved, so that a burst of load from elsewhere hits every target alike
+    const lat = new Map<string, WrkResult[]>();
+    for (let round = 0; round < 2; round++)
+      for (const t of targets) {
+        const r = await wrk(t.url, paced, { connections: CONNECTIONS, seconds: LATENCY_SECONDS / 2 });
+        lat.set(t.name, [...(lat.get(t.name) ?? []), r]);
+      }
+    const worst = (name: string) => Math.max(...lat.get(name)!.map((r) => r.p99ms));
+    const best = (name: string) => Math.min(...lat.get(name)!.map((r) => r.p99ms));
+    const describe = (name: string) =>
+      lat
+        .get(name)!
+        .map((r) => `${r.rps.toFixed(0)} req/s, p50 ${r.p50ms.toFixed(2)} ms, p99 ${r.p99ms.toFixed(2)} ms`)
+        .join('; ');
+    for (const t of targets)
+      say(
+        `~${RATE} req/s (wrk, ${CONNECTIONS} connections paced by delay()), ${t.name}: ${describe(t.name)}`,
+      );
+    const added = lat
+      .get('through the SSO proxy')!
+      .map((r, i) => r.p99ms - lat.get('upstream directly')![i]!.p99ms);
+    const addedNginx = lat
+      .get('through nginx')!
+      .map((r, i) => r.p99ms - lat.get('upstream directly')![i]!.p99ms);
+    say(
+      `**SSO proxy added p99 at ~${RATE} req/s: ${added.map((a) => a.toFixed(2)).join(' / ')} ms** (round 1 / round 2; target <= 2 ms); nginx added ${addedNginx.map((a) => a.toFixed(2)).join(' / ')} ms. p99 range direct ${best('upstream directly').toFixed(2)}-${worst('upstream directly').toFixed(2)} ms`,
+    );
+    const bad = [...lat.values()].flat().reduce((a, r) => a + r.non2xx + r.errors, 0);
+    if (bad) say(`non-2xx or socket errors during the paced runs: ${bad}`);
+
+    const tp: Record<string, WrkResult> = {};
+    for (const t of targets.slice(1))
+      tp[t.name] = await wrk(t.url, flat, { connections: 50, seconds: THROUGHPUT_SECONDS });
+    const sso = tp['through the SSO proxy']!;
+    const ng = tp['through nginx']!;
+    say(
+      `flat out (wrk, 2 threads, 50 connections, ${THROUGHPUT_SECONDS} s): SSO proxy ${sso.rps.toFixed(0)} req/s (p99 ${sso.p99ms.toFixed(1)} ms), nginx ${ng.rps.toFixed(0)} req/s (p99 ${ng.p99ms.toFixed(1)} ms): **SSO proxy throughput = ${(sso.rps / ng.rps).toFixed(2)} x nginx's** (one Node process vs one nginx worker, same upstream, same run)`,
+    );
+    say(
+      `machine: ${machine()}; wrk, nginx and the proxy share its cores, and other jobs ran beside them: figures are indicative`,
+    );
+  } finally {
+    await stop(proxy);
+    await stop(nginx);
+    await rm(dir, { recursive: true, force: true });
+  }
+}
+
+if (process.argv[2] === '--serve') await serveProxy(process.argv[3]!);
