@@ -399,7 +399,10 @@ export function cinderCsiObjects(input: NodeBootstrapInput): KubeObject[] {
 
 /**
  * Calico through the Tigera operator (whose own manifest is applied from the pinned release URL):
- * one IPv4 pool over the pod CIDR, VXLAN between subnets, NAT for traffic leaving the pod network.
+ * one IPv4 pool over the pod CIDR, always VXLAN-encapsulated, BGP off, NAT for traffic leaving the
+ * pod network. Not VXLANCrossSubnet: unencapsulated pod traffic inside a subnet carries pod source
+ * addresses, which Neutron's port security drops unless every port lists the pod CIDR in its
+ * allowed address pairs. Nodes must reach each other on UDP 4789 (the security group's job).
  * Network policy is Calico's whole point here: the seed's clusters enforce NetworkPolicy.
  */
 export function calicoObjects(input: NodeBootstrapInput): CalicoObject[] {
@@ -410,12 +413,13 @@ export function calicoObjects(input: NodeBootstrapInput): CalicoObject[] {
       metadata: { name: 'default' },
       spec: {
         calicoNetwork: {
+          bgp: 'Disabled',
           ipPools: [
             {
               name: 'default-ipv4-ippool',
               cidr: input.podCIDR,
               blockSize: 26,
-              encapsulation: 'VXLANCrossSubnet',
+              encapsulation: 'VXLAN',
               natOutgoing: 'Enabled',
               nodeSelector: 'all()',
             },
