@@ -28,7 +28,11 @@ export const InstallationSchema = z.strictObject({
   metadata: meta,
   spec: z.strictObject({
     calicoNetwork: z
-      .strictObject({ ipPools: z.array(IPPool).optional(), mtu: z.int().optional() })
+      .strictObject({
+        bgp: z.enum(['Enabled', 'Disabled']).optional(),
+        ipPools: z.array(IPPool).optional(),
+        mtu: z.int().optional(),
+      })
       .optional(),
   }),
 });
