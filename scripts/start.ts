@@ -8,6 +8,7 @@ import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { dirname, join, relative } from 'node:path';
 import { createInterface } from 'node:readline';
+import { buildConsoleIfStale } from './console-build.ts';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const main = join(root, 'apps/kaasctl/src/main.ts');
@@ -22,6 +23,9 @@ const show = (p: string) =>
   relative(process.cwd(), p).startsWith('..') ? p : relative(process.cwd(), p) || '.';
 const t0 = Date.now();
 const node = [process.execPath, '--disable-warning=ExperimentalWarning'] as const;
+
+// the console app at /console/: built first when apps/console/dist is missing or stale
+buildConsoleIfStale();
 
 const server = spawn(node[0], [node[1], main, 'server', ...args], {
   stdio: ['ignore', 'pipe', 'inherit'],
@@ -55,10 +59,13 @@ async function kaasctl(argv: string[]): Promise<number> {
 }
 
 let url: string | undefined;
+let ssoProxyUrl: string | undefined;
 let adminKubeconfig = join(dataDir, 'admin.kubeconfig');
 const lines = createInterface({ input: server.stdout });
 lines.on('line', (line) => {
   console.log(line);
+  const sso = /^SSO proxy: (\S+)/.exec(line);
+  if (sso) ssoProxyUrl = sso[1]!;
   const kc = /^admin kubeconfig: (\S+)/.exec(line);
   if (kc) adminKubeconfig = kc[1]!;
   const m = /listening on (https:\/\/\S+)/.exec(line);
@@ -98,6 +105,7 @@ async function deployDemo(serverUrl: string): Promise<void> {
     `  node apps/kaasctl/bin/kaasctl get nodes --cluster demo --kubeconfig ${show(adminKubeconfig)}`,
   );
   console.log(`  its Kubernetes API: ${serverUrl}/clusters/demo`);
-  console.log(`console: ${serverUrl}/console/ (the control panel is a later milestone; not served yet)`);
+  console.log(`console: ${serverUrl}/console/ (sign in as admin, or any local user)`);
+  if (ssoProxyUrl) console.log(`SSO proxy: ${ssoProxyUrl}`);
   console.log('serving until Ctrl-C (the state stays in the data dir: npm start again resumes)');
 }

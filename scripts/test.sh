@@ -13,6 +13,8 @@ bash scripts/install-test-deps.sh
 echo "== format";     prettier --check . --log-level warn
 echo "== lint";       eslint --max-warnings=0 .
 echo "== typecheck";  tsc -p tsconfig.json --noEmit && tsc -p apps/console/tsconfig.json --noEmit
+echo "== console build (when apps/console/dist is missing or stale)"
+node scripts/console-build.ts
 echo "== tests"
 mkdir -p .test-output
 node --test --test-concurrency=2 --test-reporter=spec --test-reporter-destination=stdout \
