@@ -103,6 +103,9 @@ describe('bootstrap input', () => {
     const { certificateKey: _unused, ...noKey } = c.joinControlPlane;
     assert.match(checkBootstrapInput(noKey).join('\n'), /^certificateKey: required on control plane nodes/m);
     assert.deepEqual(checkBootstrapInput(c.worker).length, 0, 'a worker needs no certificate key');
+    assert.deepEqual(checkBootstrapInput({ ...c.init, apiServerCertSANs: ['10.0.0.5', 'bad name!'] }), [
+      'apiServerCertSANs[1]: must be an IPv4 address or a DNS name',
+    ]);
   });
 
   it('caCertHashOf equals the hash of openssl pubkey | sha256 (kubeadm documented pipeline)', async () => {

@@ -23,6 +23,11 @@ export interface NodeBootstrapInput {
   kubernetesVersion: string;
   /** host:port of the API load balancer (its VIP or floating IP, or a DNS name). */
   controlPlaneEndpoint: string;
+  /**
+   * More names or addresses clients reach the API at (the load balancer's VIP when the endpoint is
+   * its floating IP, a DNS record): added to the serving certificate next to the endpoint's host.
+   */
+  apiServerCertSANs?: string[];
   /** spec.network.podCIDR */
   podCIDR: string;
   /** spec.network.serviceCIDR */
@@ -207,6 +212,13 @@ export function checkBootstrapInput(input: NodeBootstrapInput): string[] {
     'controlPlaneEndpoint',
     'must be host:port with an IPv4 address or DNS name, like 203.0.113.10:6443',
   );
+  (input.apiServerCertSANs ?? []).forEach((san, i) => {
+    need(
+      str(san) && (ipv4.test(san) || (san.length <= 253 && dnsSubdomain.test(san))),
+      `apiServerCertSANs[${i}]`,
+      'must be an IPv4 address or a DNS name',
+    );
+  });
   for (const field of ['podCIDR', 'serviceCIDR'] as const) {
     const v = input[field];
     const parsed = str(v) ? parseCidr(v) : undefined;

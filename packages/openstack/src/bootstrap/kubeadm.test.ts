@@ -51,6 +51,20 @@ describe('kubeadm v1beta4 configuration', () => {
     // the file must be inside a directory the apiserver pod mounts
     assert.ok(cluster.apiServer.extraVolumes.some((v: any) => webhookFile.startsWith(`${v.mountPath}/`)));
     assert.deepEqual(cluster.controllerManager.extraArgs, [{ name: 'cloud-provider', value: 'external' }]);
+    assert.deepEqual(cluster.apiServer.certSANs, ['203.0.113.10']);
+    const withSans = byKind(
+      parse(
+        renderKubeadmConfig({
+          ...c.init,
+          apiServerCertSANs: ['10.0.0.5', 'api.demo.example.com', '203.0.113.10'],
+        }),
+      ),
+    );
+    assert.deepEqual(withSans.ClusterConfiguration.apiServer.certSANs, [
+      '203.0.113.10',
+      '10.0.0.5',
+      'api.demo.example.com',
+    ]);
     const init = docs.InitConfiguration;
     assert.equal(init.bootstrapTokens[0].token, c.init.bootstrapToken);
     assert.equal(init.certificateKey, c.init.certificateKey);

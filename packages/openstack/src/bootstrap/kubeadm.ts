@@ -89,7 +89,7 @@ export function kubeadmDocuments(input: NodeBootstrapInput): Doc[] {
       dnsDomain: input.dnsDomain ?? 'cluster.local',
     },
     apiServer: {
-      certSANs: [endpointHost],
+      certSANs: [...new Set([endpointHost, ...(input.apiServerCertSANs ?? [])])],
       extraArgs: [
         { name: 'authentication-token-webhook-config-file', value: paths.tokenReviewKubeconfig },
         { name: 'authentication-token-webhook-version', value: 'v1' },
