@@ -32,6 +32,11 @@ if [ "$(id -u)" != 0 ]; then
   fi
 fi
 
+# cloud-init is installed only for `cloud-init schema`: it must never configure this machine at boot
+if [[ " ${need[*]} " == *" cloud-init "* ]]; then
+  $SUDO mkdir -p /etc/cloud && $SUDO touch /etc/cloud/cloud-init.disabled
+fi
+
 wait_for_dpkg() {
   local waited=0
   while fuser /var/lib/dpkg/lock-frontend /var/lib/dpkg/lock /var/lib/apt/lists/lock >/dev/null 2>&1; do
