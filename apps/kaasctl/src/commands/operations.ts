@@ -720,7 +720,7 @@ export function versionsCommand(): Command {
       for (const s of data.services) {
         const older = s.alsoRenders.length ? ` (also renders ${s.alsoRenders.join(', ')})` : '';
         console.log(`  ${s.name.padEnd(16)} ${s.version}${older}`);
-        if (!s.components.length) console.log(`    ${'(runs in the KaaS management plane)'}`);
+        if (!s.components.length) console.log('    (runs in the KaaS management plane)');
         for (const c of s.components) console.log(`    ${c.name.padEnd(22)} ${c.image}`);
       }
     });
