@@ -281,6 +281,7 @@ async function csrf(b: Browser): Promise<string> {
 
 describe('console backend', () => {
   const admin = new Browser();
+  const bob = new Browser();
 
   test('sign-in: code + PKCE at our issuer, the session cookie, then /api/session', async () => {
     const none = await sessionOf(admin);
@@ -383,7 +384,6 @@ describe('console backend', () => {
     });
     assert.equal(ok.status, 201, ok.body);
 
-    const bob = new Browser();
     await consoleLogin(bob, { name: 'bob', password: BOB_PASSWORD });
     const denied = await bob.request('/console/k8s/api/v1/namespaces');
     assert.equal(denied.status, 403, 'the API server refuses bob: passed through');
@@ -529,14 +529,9 @@ describe('console backend', () => {
     assert.equal(seen.headers['x-forwarded-user'], 'local:admin');
     assert.equal(seen.headers['x-forwarded-groups'], 'cluster-admins');
 
-    const bob = new Browser();
-    const bobIn = await signIn(
-      bob,
-      '/prometheus/',
-      { name: 'bob', password: BOB_PASSWORD },
-      env.proxyUrl,
-      '/oauth2/callback',
-    );
+    // bob signed in at the console earlier: the proxy's sign-in is silent for him too
+    const bobIn = await signIn(bob, '/prometheus/', undefined, env.proxyUrl, '/oauth2/callback');
+    assert.equal(bobIn.typedPassword, false);
     assert.equal(bobIn.callback.status, 302);
     const refused = await bob.request(`${env.proxyUrl}/prometheus/`);
     assert.equal(refused.status, 403, "bob lacks the route's group");
@@ -558,6 +553,25 @@ describe('console backend', () => {
     // the issuer asks for the password again
     const again = await signIn(b, '/console/login', { name: 'admin', password: ADMIN_PASSWORD });
     assert.equal(again.typedPassword, true);
+  });
+
+  test('a user disabled meanwhile: the API refuses the token (401 passed through), then the session ends', async () => {
+    assert.equal((await bob.request('/console/k8s/apis/authorization.k8s.io/v1')).status, 200);
+    const off = await runKaasctl([
+      'user',
+      'set',
+      'bob',
+      '--disable',
+      '--kubeconfig',
+      join(env.dir, 'admin.kubeconfig'),
+    ]);
+    assert.equal(off.code, 0, off.stderr);
+    const refused = await bob.request('/console/k8s/apis/authorization.k8s.io/v1');
+    assert.equal(refused.status, 401);
+    const ended = await bob.request('/console/k8s/apis/authorization.k8s.io/v1');
+    assert.equal(ended.status, 401);
+    assert.equal((JSON.parse(ended.body) as { code: string }).code, 'SessionExpired');
+    assert.equal((await sessionOf(bob)).status, 401);
   });
 
   test('every console response carries the CSP, nosniff and same-origin referrer', async () => {

@@ -204,6 +204,13 @@ export class ConsoleSessions {
     throw new Error(`${key}: too many concurrent writers`);
   }
 
+  /** Drops one cluster's token from the session (the API refused it). */
+  async forget(s: Extract<SessionLookup, { ok: true }>, audience: string): Promise<void> {
+    await this.#modify(s.key, (rec) => {
+      delete rec.tokens[audience];
+    });
+  }
+
   /** Logout: the session's tokens are revoked and the record goes. */
   async delete(s: Extract<SessionLookup, { ok: true }>): Promise<void> {
     await this.#deleteKey(s.key, s.record, s.id);

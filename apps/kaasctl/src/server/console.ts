@@ -429,6 +429,11 @@ export function createConsole(o: ConsoleOptions): Console {
     delete req.headers['x-csrf-token'];
     req.headers.authorization = `Bearer ${token}`;
     req.url = apiTarget;
+    // a token the API refuses (the user was disabled, or it was revoked) is dropped: the next call
+    // mints again, which re-checks the user and ends the session if they are gone
+    res.once('finish', () => {
+      if (res.statusCode === 401) void sessions.forget(s, cluster).catch(() => undefined);
+    });
     await server!.handle(req, res);
   }
 
@@ -442,6 +447,9 @@ export function createConsole(o: ConsoleOptions): Console {
     const target = req.url ?? '/';
     const u = new URL(target, url);
     const p = u.pathname;
+    if (p === '/console') return redirect(res, '/console/');
+    if (!p.startsWith(CONSOLE_PREFIX))
+      return json(res, 404, { code: 'NotFound', message: `${p}: not found` });
     try {
       if (p.startsWith('/console/k8s/')) return await k8s(req, res, target.slice('/console/k8s'.length));
       if (p === '/console/login' && req.method === 'GET') return await login(req, res, u);
