@@ -10,3 +10,9 @@ export { componentVersions, kubernetesReleases, artifactUrls, images } from './v
 export { apiReadinessProbe, type ApiReadinessProbe } from './readiness.ts';
 export { newBootstrapToken, newCertificateKey, caCertHashOf } from './secrets.ts';
 export { podSecurityExceptions } from './manifests.ts';
+export {
+  nodeBootstrapInput,
+  poolLabel,
+  type ClusterBootstrapSecrets,
+  type NodeBootstrapOptions,
+} from './fromCluster.ts';
