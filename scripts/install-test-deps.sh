@@ -16,6 +16,8 @@ command -v prometheus >/dev/null 2>&1 || need+=(prometheus)
 command -v kubectl >/dev/null 2>&1 || need+=(kubernetes-client)
 # cloud-init: `cloud-init schema` checks the OpenStack nodes' rendered #cloud-config user data
 command -v cloud-init >/dev/null 2>&1 || need+=(cloud-init)
+# shellcheck: lints the OpenStack nodes' rendered bootstrap script (nothing boots it in tests)
+command -v shellcheck >/dev/null 2>&1 || need+=(shellcheck)
 # chromium: the console's browser journeys and bench (playwright-core drives /usr/bin/chromium)
 command -v chromium >/dev/null 2>&1 || need+=(chromium)
 

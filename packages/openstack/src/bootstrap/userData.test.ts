@@ -188,6 +188,36 @@ describe('node user data', () => {
     }
   });
 
+  it('shellcheck finds nothing in any variant (at its strictest severity), and does flag a planted bug', async () => {
+    const shellcheck = async (file: string): Promise<SchemaResult> => {
+      try {
+        const { stdout, stderr } = await run('shellcheck', ['-S', 'style', '-f', 'gcc', file], {
+          timeout: 60_000,
+        });
+        return { code: 0, output: stdout + stderr };
+      } catch (err) {
+        const e = err as { code?: unknown; stdout?: string; stderr?: string };
+        if (typeof e.code !== 'number') throw err;
+        return { code: e.code, output: `${e.stdout ?? ''}${e.stderr ?? ''}` };
+      }
+    };
+    const scripts = Object.entries(variants).map(([name, text]) => {
+      const content = filesOf(text).find((f) => f.path === paths.bootstrapScript)!.content;
+      return { name, content };
+    });
+    for (const { name, content } of scripts) {
+      const file = join(dir, `${name}.check.sh`);
+      await writeFile(file, content);
+      const r = await shellcheck(file);
+      assert.equal(r.code, 0, `${name}: ${r.output}`);
+    }
+    const planted = join(dir, 'planted.sh');
+    await writeFile(planted, `${scripts[0]!.content}rm -rf $tmp/leftover\n`);
+    const r = await shellcheck(planted);
+    assert.notEqual(r.code, 0);
+    assert.match(r.output, /SC2086/);
+  });
+
   it('the kubeadm log tail shown on failure has tokens and keys masked (the sed really masks)', async () => {
     const script = filesOf(variants.worker!).find((f) => f.path === paths.bootstrapScript)!.content;
     const sed = /\| (sed -E '[^']+')/.exec(script)?.[1];
