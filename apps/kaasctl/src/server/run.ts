@@ -242,6 +242,9 @@ export async function runServer(flags: ServerFlags, signal?: AbortSignal): Promi
       clusterUid: (name) => (live.has(name) ? uidByName.get(name) : undefined),
     }),
   });
+  // Backup, Restore and BackupSchedule (docs/backups.md): local clusters archived to S3 storage
+  const { addBackupControllers } = await import('@kaas/backup');
+  addBackupControllers({ manager, server, dataDir, log });
   await manager.start();
   console.log(`KaaS API server listening on ${url} (storage: ${flags.storage})`);
   console.log(`admin kubeconfig: ${kubeconfigPath}`);
