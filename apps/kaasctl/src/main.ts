@@ -15,6 +15,7 @@ import {
   versionsCommand,
 } from './commands/operations.ts';
 import { ssoProxyCommand } from './commands/ssoproxy.ts';
+import { backupCommand } from './commands/backup.ts';
 
 export function buildProgram(): Command {
   const program = new Command('kaasctl')
@@ -41,6 +42,7 @@ export function buildProgram(): Command {
   program.addCommand(authCommand());
   program.addCommand(userCommand());
   program.addCommand(ssoProxyCommand());
+  program.addCommand(backupCommand());
   return program;
 }
 
