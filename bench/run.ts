@@ -1,5 +1,5 @@
 // `npm run bench [section...]`: measures the API server on this machine and writes
-// docs/benchmarks.md. Sections: creates, etcd, mixed, watch, memory, tokenreview, clusters, sso (default: all).
+// docs/benchmarks.md. Sections: creates, etcd, mixed, watch, memory, tokenreview, clusters, sso, console (default: all).
 // Benchmarks are not tests: they print figures, they do not pass or fail.
 import { execFileSync, spawn } from 'node:child_process';
 import { mkdtemp, writeFile, readFile, mkdir, rm } from 'node:fs/promises';
@@ -20,7 +20,7 @@ import {
 import { startEtcdForBench } from './etcd.ts';
 import { tokenReviewHits, tokenReviewMisses } from './auth.ts';
 import { clustersBench } from './clusters.ts';
-import { ssoBench } from './sso.ts';
+import { consoleBench, ssoBench } from './sso.ts';
 
 const sections = process.argv.slice(2).length
   ? process.argv.slice(2)
@@ -400,6 +400,7 @@ async function tokenreview() {
 
 const clusters = () => clustersBench((l) => say('clusters', l));
 const sso = () => ssoBench((l) => say('sso', l));
+const consoleSection = () => consoleBench((l) => say('console', l));
 const all: Record<string, () => Promise<void>> = {
   creates,
   etcd,
@@ -409,6 +410,7 @@ const all: Record<string, () => Promise<void>> = {
   tokenreview,
   clusters,
   sso,
+  console: consoleSection,
 };
 for (const sct of sections) {
   const f = all[sct];

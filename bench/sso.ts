@@ -12,13 +12,13 @@
 import { execFile, spawn } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { machine } from './lib.ts';
+import { machine, root } from './lib.ts';
 
 const SECRET = 'bench-cookie-secret-'.padEnd(48, 'x');
 const RATE = 1000;
@@ -126,8 +126,9 @@ function startChild(
   cmd: string,
   args: string[],
   ready: RegExp,
+  env: Record<string, string> = {},
 ): Promise<{ child: ChildProcess; match: RegExpExecArray }> {
-  const child = spawn(cmd, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(cmd, args, { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...env } });
   let out = '';
   return new Promise((resolve, reject) => {
     const onData = (d: Buffer) => {
@@ -269,6 +270,116 @@ http {
   } finally {
     await stop(proxy);
     await stop(nginx);
+    await rm(dir, { recursive: true, force: true });
+  }
+}
+
+/** A browser's part of the console sign-in: redirects with a cookie jar, the issuer's form. */
+async function consoleCookie(url: string, ca: string, password: string): Promise<string> {
+  const { Agent, fetch: f } = await import('undici');
+  const dispatcher = new Agent({ connect: { ca } });
+  const jar = new Map<string, string>();
+  const go = async (target: string, form?: Record<string, string>) => {
+    const u = new URL(target, url);
+    const res = await f(u, {
+      method: form ? 'POST' : 'GET',
+      redirect: 'manual',
+      dispatcher,
+      headers: {
+        cookie: [...jar].map(([k, v]) => `${k}=${v}`).join('; '),
+        ...(form ? { 'content-type': 'application/x-www-form-urlencoded', origin: u.origin } : {}),
+      },
+      ...(form ? { body: new URLSearchParams(form).toString() } : {}),
+    });
+    for (const h of res.headers.getSetCookie()) {
+      const [pair = ''] = h.split(';');
+      const i = pair.indexOf('=');
+      jar.set(pair.slice(0, i), pair.slice(i + 1));
+    }
+    return { res, body: await res.text(), u };
+  };
+  let r = await go('/console/login');
+  for (let hop = 0; hop < 12 && !jar.get('kaas_console'); hop++) {
+    const loc = r.res.headers.get('location');
+    if (loc) r = await go(new URL(loc, r.u).href);
+    else {
+      const action = /<form method="post" action="([^"]+)"/.exec(r.body)?.[1]?.replace(/&amp;/g, '&');
+      if (!action) throw new Error(`console sign-in stuck at ${r.u.href}: ${r.res.status}`);
+      r = await go(new URL(action, r.u).href, { backend: 'local', username: 'admin', password });
+    }
+  }
+  await dispatcher.close();
+  const id = jar.get('kaas_console');
+  if (!id) throw new Error('console sign-in did not set a session cookie');
+  return `kaas_console=${id}`;
+}
+
+/**
+ * `npm run bench -- console`: /console/k8s/ (session lookup in the store, the user's token, the
+ * API server's own handler in the same process) against the same GET sent to the API directly
+ * with a bearer token, over HTTPS to a real `kaasctl server`.
+ */
+export async function consoleBench(say: (line: string) => void): Promise<void> {
+  const dir = await mkdtemp(join(tmpdir(), 'kaas-bench-console-'));
+  const password = 'bench-console-password-1';
+  const bin = join(root, 'apps/kaasctl/bin/kaasctl');
+  let server: ChildProcess | undefined;
+  try {
+    const started = await startChild(
+      bin,
+      ['server', '--data-dir', dir, '--listen', '127.0.0.1:0'],
+      /listening on (https:\/\/\S+)/,
+      { KAAS_ADMIN_PASSWORD: password },
+    );
+    server = started.child;
+    const url = started.match[1]!;
+    const ca = await readFile(join(dir, 'pki', 'ca.crt'), 'utf8');
+    const cookie = await consoleCookie(url, ca, password);
+    const { Agent, fetch: f } = await import('undici');
+    const dispatcher = new Agent({ connect: { ca } });
+    const t = await f(`${url}/auth/v1/tokens`, {
+      method: 'POST',
+      dispatcher,
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({
+        cluster: 'root',
+        credentials: { type: 'password', username: 'admin', password },
+      }),
+    });
+    const token = ((await t.json()) as { token: string }).token;
+    await dispatcher.close();
+    const path = '/api/v1/namespaces/default';
+    const direct = join(dir, 'direct.lua');
+    await writeFile(direct, `wrk.headers["Authorization"] = "Bearer ${token}"\n`);
+    const viaConsole = join(dir, 'console.lua');
+    await writeFile(viaConsole, `wrk.headers["Cookie"] = "${cookie}"\n`);
+    const targets = [
+      { name: 'the API directly (bearer token)', url: `${url}${path}`, script: direct },
+      { name: '/console/k8s (session cookie)', url: `${url}/console/k8s${path}`, script: viaConsole },
+    ];
+    for (const x of targets) {
+      const w = await wrk(x.url, x.script, { connections: 4, seconds: 3 });
+      if (w.non2xx || !(w.rps > 0)) throw new Error(`${x.name}: ${w.non2xx} non-2xx answers`);
+    }
+    const got = new Map<string, WrkResult[]>();
+    for (let round = 0; round < 2; round++)
+      for (const x of targets)
+        got.set(x.name, [
+          ...(got.get(x.name) ?? []),
+          await wrk(x.url, x.script, { connections: 4, seconds: 8 }),
+        ]);
+    for (const x of targets)
+      say(
+        `GET ${path} through ${x.name}, wrk 2 threads, 4 connections, 2 x 8 s over HTTPS: ${got
+          .get(x.name)!
+          .map((r) => `${r.rps.toFixed(0)} req/s, p50 ${r.p50ms.toFixed(2)} ms, p99 ${r.p99ms.toFixed(2)} ms`)
+          .join('; ')}`,
+      );
+    say(
+      `machine: ${machine()}; the server and wrk share its cores, and other jobs ran beside them: figures are indicative`,
+    );
+  } finally {
+    await stop(server);
     await rm(dir, { recursive: true, force: true });
   }
 }

@@ -83,6 +83,9 @@ export function constantTimeEqual(a: string, b: string): boolean {
   return timingSafeEqual(x, y) && a.length === b.length;
 }
 
+const CACHE_MS = 1000;
+const CACHE_MAX = 10_000;
+
 /** A session id has this shape; anything else in the cookie is not looked up. */
 const ID_RE = /^[A-Za-z0-9_-]{43}$/;
 
@@ -100,6 +103,15 @@ export class ConsoleSessions {
   readonly #revalidate: (u: SessionRecord) => Promise<Authenticated | undefined>;
   readonly #now: () => number;
   readonly #minting = new Map<string, Promise<string>>();
+  /**
+   * Lookups and opened tokens reused for CACHE_MS: a console page fires bursts of API calls, and
+   * each would otherwise read the store and open a token. Dropped at once on this server's own
+   * changes; a logout on another server sharing the store shows here within CACHE_MS.
+   */
+  readonly #cache = new Map<
+    string,
+    { at: number; lookup: Extract<SessionLookup, { ok: true }>; opened: Map<string, string> }
+  >();
 
   constructor(o: {
     kv: KVStore;
@@ -126,6 +138,11 @@ export class ConsoleSessions {
     if (id === undefined || id === '') return { ok: false, reason: 'NotLoggedIn' };
     if (!ID_RE.test(id)) return { ok: false, reason: 'SessionExpired' };
     const key = consoleSessionsPrefix + sha256(id);
+    const hit = this.#cache.get(key);
+    if (hit && this.#now() - hit.at < CACHE_MS && hit.lookup.id === id) {
+      if (hit.lookup.record.expiresAtMs > this.#now()) return hit.lookup;
+      this.#cache.delete(key);
+    }
     const { kv: cur } = await this.#kv.get(key);
     if (!cur) return { ok: false, reason: 'SessionExpired' };
     const record = JSON.parse(cur.value) as SessionRecord;
@@ -133,7 +150,10 @@ export class ConsoleSessions {
       await this.#deleteKey(key, record, id);
       return { ok: false, reason: 'SessionExpired' };
     }
-    return { ok: true, id, key, record, modRevision: cur.modRevision };
+    const found = { ok: true as const, id, key, record, modRevision: cur.modRevision };
+    if (this.#cache.size >= CACHE_MAX) this.#cache.clear();
+    this.#cache.set(key, { at: this.#now(), lookup: found, opened: new Map() });
+    return found;
   }
 
   /**
@@ -143,8 +163,14 @@ export class ConsoleSessions {
   async tokenFor(s: Extract<SessionLookup, { ok: true }>, audience: string): Promise<string | undefined> {
     const have = s.record.tokens[audience];
     if (have && have.expiresAtMs - this.#now() > 60_000) {
+      const opened = this.#cache.get(s.key)?.opened;
+      const cached = opened?.get(audience);
+      if (cached) return cached;
       const t = unseal(s.id, audience, have.sealed);
-      if (t) return t;
+      if (t) {
+        opened?.set(audience, t);
+        return t;
+      }
     }
     const flight = `${s.key}|${audience}`;
     let p = this.#minting.get(flight);
@@ -188,6 +214,7 @@ export class ConsoleSessions {
   }
 
   async #modify(key: string, change: (r: SessionRecord) => void): Promise<void> {
+    this.#cache.delete(key);
     for (let attempt = 0; attempt < 8; attempt++) {
       const { kv: cur } = await this.#kv.get(key);
       if (!cur) throw new Error('revoked');
@@ -195,6 +222,8 @@ export class ConsoleSessions {
       change(rec);
       try {
         await this.#kv.update(key, JSON.stringify(rec), cur.modRevision);
+        // a lookup between the first delete and the write may have cached the old record
+        this.#cache.delete(key);
         return;
       } catch (e) {
         if (e instanceof KeyNotFoundError) throw new Error('revoked');
@@ -217,6 +246,7 @@ export class ConsoleSessions {
   }
 
   async #deleteKey(key: string, record: SessionRecord, _id: string): Promise<void> {
+    this.#cache.delete(key);
     for (const t of Object.values(record.tokens)) await this.#tokens.revoke(t.id).catch(() => false);
     try {
       await this.#kv.delete(key);
