@@ -170,6 +170,28 @@ describe('node user data', () => {
     assert.equal(kc['current-context'], 'webhook');
   });
 
+  it('kubectl loads the webhook kubeconfig (client-go parses it as kube-apiserver will)', async () => {
+    const content = filesOf(variants['init-control-plane']!).find(
+      (f) => f.path === paths.tokenReviewKubeconfig,
+    )!.content;
+    const file = join(dir, 'webhook.kubeconfig');
+    await writeFile(file, content, { mode: 0o600 });
+    const { stdout } = await run('kubectl', ['--kubeconfig', file, 'config', 'view', '--raw', '-o', 'json'], {
+      timeout: 60_000,
+    });
+    const view = JSON.parse(stdout);
+    assert.equal(view['current-context'], 'webhook');
+    assert.equal(view.clusters[0].cluster.server, c.init.tokenReviewWebhook.url);
+    assert.ok(view.users[0].user['client-certificate-data']);
+    // and a broken one is refused by the same loader
+    await writeFile(file, content.replace('current-context: webhook', 'current-context: [webhook'), {
+      mode: 0o600,
+    });
+    await assert.rejects(
+      run('kubectl', ['--kubeconfig', file, 'config', 'view', '--raw', '-o', 'json'], { timeout: 60_000 }),
+    );
+  });
+
   it('the bootstrap script parses in bash, pins the versions and prints no secret', async () => {
     for (const [name, text] of Object.entries(variants)) {
       const script = filesOf(text).find((f) => f.path === paths.bootstrapScript)!;
