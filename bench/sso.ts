@@ -15,10 +15,13 @@ import { existsSync } from 'node:fs';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import type { AddressInfo } from 'node:net';
-import { tmpdir } from 'node:os';
+import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { machine, root } from './lib.ts';
+
+/** the 1-minute load average: this machine is shared, and the figures move with it */
+const load = () => loadavg()[0]!.toFixed(1);
 
 const SECRET = 'bench-cookie-secret-'.padEnd(48, 'x');
 const RATE = 1000;
@@ -151,6 +154,7 @@ async function stop(child: ChildProcess | undefined): Promise<void> {
 
 export async function ssoBench(say: (line: string) => void): Promise<void> {
   const dir = await mkdtemp(join(tmpdir(), 'kaas-bench-sso-'));
+  const loadStart = load();
   let nginx: ChildProcess | undefined;
   let proxy: ChildProcess | undefined;
   try {
@@ -265,7 +269,7 @@ http {
       `flat out (wrk, 2 threads, 50 connections, ${THROUGHPUT_SECONDS} s): SSO proxy ${sso.rps.toFixed(0)} req/s (p99 ${sso.p99ms.toFixed(1)} ms), nginx ${ng.rps.toFixed(0)} req/s (p99 ${ng.p99ms.toFixed(1)} ms): **SSO proxy throughput = ${(sso.rps / ng.rps).toFixed(2)} x nginx's** (one Node process vs one nginx worker, same upstream, same run)`,
     );
     say(
-      `machine: ${machine()}; wrk, nginx and the proxy share its cores, and other jobs ran beside them: figures are indicative`,
+      `machine: ${machine()}; load average ${loadStart} at the start, ${load()} at the end; wrk, nginx and the proxy share its cores, and other jobs ran beside them: figures are indicative`,
     );
   } finally {
     await stop(proxy);
@@ -321,6 +325,7 @@ async function consoleCookie(url: string, ca: string, password: string): Promise
  */
 export async function consoleBench(say: (line: string) => void): Promise<void> {
   const dir = await mkdtemp(join(tmpdir(), 'kaas-bench-console-'));
+  const loadStart = load();
   const password = 'bench-console-password-1';
   const bin = join(root, 'apps/kaasctl/bin/kaasctl');
   let server: ChildProcess | undefined;
@@ -376,7 +381,7 @@ export async function consoleBench(say: (line: string) => void): Promise<void> {
           .join('; ')}`,
       );
     say(
-      `machine: ${machine()}; the server and wrk share its cores, and other jobs ran beside them: figures are indicative`,
+      `machine: ${machine()}; load average ${loadStart} at the start, ${load()} at the end; the server and wrk share its cores, and other jobs ran beside them: figures are indicative`,
     );
   } finally {
     await stop(server);
