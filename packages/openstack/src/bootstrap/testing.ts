@@ -1,7 +1,12 @@
 // Inputs for the bootstrap tests: one cluster's three kinds of node, with real certificates (a
-// fresh CA per call) and secrets shaped like the real ones but marked, so a test can search any
+// fresh CA per call, made by openssl: importing the API server for its createCA costs each test
+// file a second of CPU) and secrets shaped like the real ones but marked, so a test can search any
 // output for them.
-import { createCA, issueCertificate } from '@kaas/apiserver';
+import { execFile } from 'node:child_process';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
 import type { NodeBootstrapInput } from './input.ts';
 import { caCertHashOf } from './secrets.ts';
 
@@ -20,14 +25,79 @@ export interface TestCluster {
   keyPems: string[];
 }
 
+const run = promisify(execFile);
+
+interface KeyAndCert {
+  certPem: string;
+  keyPem: string;
+}
+
+/** A P-256 CA and a client certificate it signed, as kubeadm and KaaS would have them. */
+async function testPki(): Promise<{ clusterCa: KeyAndCert; kaasCa: KeyAndCert; client: KeyAndCert }> {
+  const dir = await mkdtemp(join(tmpdir(), 'kaas-bootstrap-pki-'));
+  try {
+    const ec = ['-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes'];
+    const ca = (name: string) =>
+      run('openssl', [
+        'req',
+        '-x509',
+        ...ec,
+        '-keyout',
+        join(dir, `${name}.key`),
+        '-out',
+        join(dir, `${name}.crt`),
+        '-subj',
+        `/CN=${name}`,
+        '-days',
+        '3650',
+        '-addext',
+        'basicConstraints=critical,CA:TRUE',
+        '-addext',
+        'keyUsage=critical,keyCertSign,cRLSign',
+      ]);
+    await Promise.all([ca('kubernetes'), ca('kaas-ca')]);
+    await run('openssl', [
+      'req',
+      '-new',
+      ...ec,
+      '-keyout',
+      join(dir, 'client.key'),
+      '-out',
+      join(dir, 'client.csr'),
+      '-subj',
+      '/O=system:auth-delegator/CN=kube-apiserver:demo',
+    ]);
+    await run('openssl', [
+      'x509',
+      '-req',
+      '-in',
+      join(dir, 'client.csr'),
+      '-CA',
+      join(dir, 'kaas-ca.crt'),
+      '-CAkey',
+      join(dir, 'kaas-ca.key'),
+      '-CAcreateserial',
+      '-out',
+      join(dir, 'client.crt'),
+      '-days',
+      '365',
+    ]);
+    const pair = async (name: string): Promise<KeyAndCert> => ({
+      certPem: await readFile(join(dir, `${name}.crt`), 'utf8'),
+      keyPem: await readFile(join(dir, `${name}.key`), 'utf8'),
+    });
+    return {
+      clusterCa: await pair('kubernetes'),
+      kaasCa: await pair('kaas-ca'),
+      client: await pair('client'),
+    };
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+}
+
 export async function testCluster(kubernetesVersion = '1.31.4'): Promise<TestCluster> {
-  const clusterCa = await createCA('kubernetes');
-  const kaasCa = await createCA('kaas-ca');
-  const client = await issueCertificate(kaasCa, {
-    commonName: 'kube-apiserver:demo',
-    organizations: ['system:auth-delegator'],
-    usage: 'client',
-  });
+  const { clusterCa, kaasCa, client } = await testPki();
   const base: NodeBootstrapInput = {
     clusterName: 'demo',
     clusterUid: '0b1c2d3e-4f50-6172-8394-a5b6c7d8e9f0',
