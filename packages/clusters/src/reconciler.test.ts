@@ -50,7 +50,8 @@ test('deploy: Ready with every condition, a complete ledger, nodes, namespaces, 
   const p = await startProcess(kv, asServer);
   try {
     await p.manager.client.create('root', clusterObject('demo'));
-    const c = await waitReady(p, 'demo');
+    // seven services, three of them waiting for a bound claim: slower than the default under load
+    const c = await waitReady(p, 'demo', 60_000);
     for (const t of ['Ready', 'InfrastructureReady', 'ControlPlaneReady', 'NodesReady', 'ServicesReady'])
       assert.equal(condition(c, t)?.status, 'True', t);
     assert.match(condition(c, 'ServicesReady')!.message, /7 services healthy/);
@@ -144,7 +145,7 @@ test('deploy: Ready with every condition, a complete ledger, nodes, namespaces, 
       });
       return ds.items.length === 7 ? true : undefined;
     }, 'registry pruned');
-    await waitReady(p, 'demo');
+    await waitReady(p, 'demo', 60_000);
 
     await p.manager.client.delete(ref('demo'));
     await waitGone(p, 'demo');

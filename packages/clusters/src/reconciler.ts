@@ -476,7 +476,11 @@ export class ClusterController {
         };
 
       // ---- managed services ----
-      const rendered = this.#catalog.render(cluster);
+      // the catalog points kubernetes-auth and the SSO proxy at the management plane: the endpoint
+      const rendered = this.#catalog.render({
+        ...cluster,
+        status: extra.endpoint ? { endpoint: extra.endpoint } : {},
+      });
       const applied = await applyServices(this.#client, lname, rendered);
       const sick = applied.services.filter((s) => !s.healthy);
       await this.#ops.recordServices(pass.live, applied.services);

@@ -92,16 +92,29 @@ test(
       obj.spec.services.monitoring = { enabled: true };
       obj.spec.services.logging = { enabled: true, version: '3.2.4' };
       obj.spec.services.registry = { enabled: true, version: '2.8.2' };
+      obj.spec.services.kubernetesAuth = { enabled: true };
       await client.create('root', obj);
       await waitServices(
-        'three services ready at their pins',
-        (s) => s.length === 3 && s.every((x) => x.ready),
+        'four services ready at their pins',
+        (s) => s.length === 4 && s.every((x) => x.ready),
       );
       assert.deepEqual(
         (await services()).map((s) => `${s.name} ${s.version} ${s.ready}`),
-        ['monitoring 3.2.1 true', 'logging 3.2.4 true', 'registry 2.8.2 true'],
+        ['monitoring 3.2.1 true', 'logging 3.2.4 true', 'registry 2.8.2 true', 'kubernetes-auth 0.1.0 true'],
       );
       assert.equal(condition(await get(), 'ServicesReady')?.status, 'True');
+      // kubernetes-auth's webhook points at this management plane's TokenReview endpoint
+      const auth = await client.get({
+        cluster: 'svc',
+        apiVersion: 'v1',
+        kind: 'ConfigMap',
+        namespace: 'kaas-system',
+        name: 'kubernetes-auth',
+      });
+      assert.match(
+        auth.data['token-webhook.kubeconfig'],
+        /server: https:\/\/127\.0\.0\.1:6443\/clusters\/svc\/apis\/authentication\.k8s\.io\/v1\/tokenreviews/,
+      );
       const ns = await client.get({
         cluster: 'svc',
         apiVersion: 'v1',
@@ -150,7 +163,7 @@ test(
       assert.equal(sr.status, 'False');
       assert.match(
         sr.message,
-        /2 of 3 services healthy; waiting for registry \(Deployment kaas-system\/registry/,
+        /3 of 4 services healthy; waiting for registry \(Deployment kaas-system\/registry/,
       );
 
       // switching off prunes: logging's workloads go, the node agents' namespace stays for node-exporter
@@ -184,7 +197,10 @@ test(
         !crs.items.some((c) => c.metadata.name?.startsWith('kaas:prometheus')),
         'cluster-scoped objects pruned too',
       );
-      await waitServices('only the registry left', (s) => s.length === 1 && s[0]!.name === 'registry');
+      await waitServices(
+        'the registry and kubernetes-auth left',
+        (s) => s.length === 2 && s[0]!.name === 'registry',
+      );
     } finally {
       await p.stop();
     }
