@@ -62,6 +62,7 @@ import {
   type ServerInfo,
 } from './nodes.ts';
 import { ClusterOperations } from './operations.ts';
+import { reconcileExternal, type ProviderFactory, type ReadyzProbe } from './external.ts';
 import { stable } from './stable.ts';
 
 export const clusterFinalizer = 'kaas.dev/cluster-cleanup';
@@ -94,6 +95,13 @@ export interface ClusterControllerOptions {
   /** How soon a QuotaExceeded cluster tries again (default 30 s): the quota may have been raised. */
   quotaRetryMs?: number;
   log?: Logger;
+  /**
+   * Providers other than the local cloud, by spec.provider.type (kaasctl server --openstack-cloud
+   * adds openstack). Their clusters get infrastructure and an honest ControlPlaneReady (external.ts).
+   */
+  providers?: Partial<Record<'openstack' | 'eks', ProviderFactory>>;
+  /** ControlPlaneReady's probe of an external cluster's /readyz (default: an HTTPS GET). */
+  readyzProbe?: ReadyzProbe;
 }
 
 interface Pass {
@@ -363,12 +371,32 @@ export class ClusterController {
       cluster.metadata.uid = live.metadata.uid;
       const type = cluster.spec.provider.type;
       if (type !== 'local') {
-        parts.InfrastructureReady = failed(
-          'InvalidSpec',
-          `spec.provider.type: provider ${type} is not available in this build (only local is)`,
-        );
-        requeueAfterMs = undefined;
-        return;
+        const make = this.#o.providers?.[type];
+        if (!make) {
+          parts.InfrastructureReady = failed(
+            'InvalidSpec',
+            `spec.provider.type: provider ${type} is not available in this build ${type === 'openstack' ? 'without kaasctl server --openstack-cloud NAME' : '(only local and openstack are)'}`,
+          );
+          requeueAfterMs = undefined;
+          return;
+        }
+        const r = await reconcileExternal({
+          cluster,
+          provider: make(cluster),
+          generation,
+          status: () => (pass.live.status ?? {}) as ClusterStatus,
+          ledger: (total) => statusLedger(this.#client, pass, total, false),
+          engine: {
+            ...this.#engineOptions(cluster, pass, 'create'),
+            callTimeoutMs: this.#o.engine?.callTimeoutMs ?? 900_000,
+          },
+          signal: pass.signal,
+          parts,
+          extra,
+          ...(this.#o.readyzProbe ? { probe: this.#o.readyzProbe } : {}),
+          ...(this.#o.quotaRetryMs === undefined ? {} : { quotaRetryMs: this.#o.quotaRetryMs }),
+        });
+        return r.requeueAfterMs === undefined ? undefined : { requeueAfterMs: r.requeueAfterMs };
       }
       const owner = this.#ownerOf(lname);
       if (lname === 'root' || (owner && owner.metadata.uid !== live.metadata.uid)) {
@@ -670,8 +698,13 @@ export class ClusterController {
     } catch {
       cluster = undefined; // an invalid spec made nothing... unless it was valid once: destroy by uid anyway
     }
-    const provider =
-      cluster && cluster.spec.provider.type === 'local'
+    const external =
+      cluster && cluster.spec.provider.type !== 'local'
+        ? this.#o.providers?.[cluster.spec.provider.type]
+        : undefined;
+    const provider = external
+      ? external(cluster!)
+      : cluster && cluster.spec.provider.type === 'local'
         ? this.#provider(cluster)
         : new LocalCloudProvider({ cloud: this.#o.cloud });
     const uid = live.metadata.uid!;

@@ -34,6 +34,10 @@ export function serverCommand(): Command {
       "the SSO proxy's port (default: the file's listen, else any free port)",
     )
     .option('--console-session-ttl <duration>', 'how long a console sign-in lasts (default 8h)')
+    .option(
+      '--openstack-cloud <name>',
+      "build openstack Clusters in this clouds.yaml cloud: the operator's own project (users' credentials are never used)",
+    )
     .addHelpText(
       'after',
       `
@@ -73,6 +77,7 @@ Environment:
         ssoProxyConfig?: string;
         ssoProxyPort?: string;
         consoleSessionTtl?: string;
+        openstackCloud?: string;
       }) => {
         process.exitCode = await runServer(opts);
       },

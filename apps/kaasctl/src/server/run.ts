@@ -20,6 +20,8 @@ export interface ServerFlags {
   adminRoleId?: string[];
   tokenTtl?: string;
   tokenCacheTtl?: string;
+  /** clouds.yaml cloud that openstack Clusters are built in (the operator's project) */
+  openstackCloud?: string;
   /** run the SSO proxy in this process (docs/sso-proxy.md, "Under kaasctl server") */
   ssoProxyConfig?: string;
   ssoProxyPort?: string;
@@ -198,6 +200,9 @@ export async function runServer(flags: ServerFlags, signal?: AbortSignal): Promi
     import('@kaas/localcluster'),
     import('@kaas/providers/local'),
   ]);
+  const openstack = flags.openstackCloud
+    ? (await import('./openstack.ts')).openStackProviders(flags.openstackCloud, process.env)
+    : undefined;
   const manager = new Manager({ server, kv, log, leaderElection: flags.storage === 'etcd' });
   const cloud = await LocalCloud.open({ store: kv });
   const clusters = addClusterController({
@@ -208,6 +213,7 @@ export async function runServer(flags: ServerFlags, signal?: AbortSignal): Promi
     dataDir,
     ensureClusterDefaults,
     log,
+    ...(openstack ? { providers: { openstack: openstack.openstack } } : {}),
   });
   // the local clusters' kubelets, scheduler and workload controllers act only on logical clusters
   // of a Cluster that is not being deleted: a straggling pass over a destroyed cluster would
@@ -248,6 +254,7 @@ export async function runServer(flags: ServerFlags, signal?: AbortSignal): Promi
   await manager.start();
   console.log(`KaaS API server listening on ${url} (storage: ${flags.storage})`);
   console.log(`admin kubeconfig: ${kubeconfigPath}`);
+  if (openstack) console.log(`openstack Clusters are built in ${openstack.source}`);
   console.log(`  kubectl --kubeconfig ${kubeconfigPath} get namespaces`);
   console.log(`identity backends: ${backends.join(', ')} (exchange: POST ${url}/auth/v1/tokens)`);
   console.log(`OpenID Connect issuer: ${url}/oidc`);

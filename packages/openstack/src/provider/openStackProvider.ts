@@ -28,13 +28,14 @@ import {
 } from '@kaas/providers';
 import type { OpenStack } from '../openstack.ts';
 import type { Flavor, Server } from '../nova.ts';
-import type { Network } from '../neutron.ts';
+import type { Network, SecurityGroupRule as SecurityGroupRuleOf } from '../neutron.ts';
 import type { Recordset, Zone } from '../designate.ts';
 import type { WaitOptions } from '../resource.ts';
 import { fqdn } from '../designate.ts';
 import { planOpenStackCluster, kubernetesApiPort, type OpenStackPlanOptions } from './plan.ts';
 import { preflight } from './preflight.ts';
 import { carries, decodeTags, encodeTags, tagsFromText, tagsToText } from './tags.ts';
+import { serialNova } from './serialNova.ts';
 import { serverUserData } from './userData.ts';
 
 export interface OpenStackProviderOptions extends OpenStackPlanOptions {
@@ -116,6 +117,8 @@ export function nodeError(id: ResourceId, e: unknown): unknown {
 export class OpenStackProvider implements Provider {
   readonly type = 'openstack' as const;
   readonly os: OpenStack;
+  /** os.nova, one call at a time (serialNova.ts says why) */
+  readonly nova: OpenStack['nova'];
   readonly settings: OpenStackSettings | undefined;
   readonly cluster: Cluster | undefined;
   readonly planOptions: OpenStackPlanOptions;
@@ -128,6 +131,7 @@ export class OpenStackProvider implements Provider {
 
   constructor(opts: OpenStackProviderOptions) {
     this.os = opts.os;
+    this.nova = serialNova(opts.os.nova);
     this.settings = opts.settings;
     this.cluster = opts.cluster;
     this.planOptions = {
@@ -197,7 +201,7 @@ export class OpenStackProvider implements Provider {
   flavor(name: string): Promise<Flavor | undefined> {
     let f = this.#flavors.get(name);
     if (f === undefined) {
-      f = this.os.nova.findFlavor(name).catch((e: unknown) => {
+      f = this.nova.findFlavor(name).catch((e: unknown) => {
         this.#flavors.delete(name);
         throw e;
       });
@@ -376,21 +380,28 @@ export class OpenStackProvider implements Provider {
           tags: encodeTags(tags),
         }),
     );
-    for (const rule of node.spec.rules) {
-      try {
-        await n.ensureSecurityGroupRule(neutronRule(item.id, rule));
-      } catch (e) {
-        if (!(isCloudError(e) && e.code === 'Conflict')) throw e; // made by a concurrent attempt
-      }
-    }
+    // one read of the rules there, then the missing ones at once (a rule is one POST each)
+    const have = (await n.getSecurityGroup(item.id)).security_group_rules;
+    const missing = node.spec.rules
+      .map((r) => neutronRule(item.id, r))
+      .filter((r) => !have.some((x) => sameRule(x, r)));
+    await Promise.all(
+      missing.map(async (r) => {
+        try {
+          await n.createSecurityGroupRule(r);
+        } catch (e) {
+          if (!(isCloudError(e) && e.code === 'Conflict')) throw e; // made by a concurrent attempt
+        }
+      }),
+    );
     return { cloudId: item.id, outputs: { name: item.name }, adopted };
   }
 
   async #ensureServerGroup(node: GraphNodeOf<'serverGroup'>, tags: Tags): Promise<EnsureResult> {
     // nova's server groups have neither tags nor metadata: the name carries them
     const name = `${node.spec.name} ${tagsToText(tags)}`;
-    const have = (await this.os.nova.listServerGroups()).filter((g) => g.name === name);
-    const group = have[0] ?? (await this.os.nova.createServerGroup({ name, policy: node.spec.policy }));
+    const have = (await this.nova.listServerGroups()).filter((g) => g.name === name);
+    const group = have[0] ?? (await this.nova.createServerGroup({ name, policy: node.spec.policy }));
     return {
       cloudId: group.id,
       outputs: { policy: group.policy ?? group.policies?.[0] ?? node.spec.policy },
@@ -495,7 +506,7 @@ export class OpenStackProvider implements Provider {
     tags: Tags,
     opts?: CallOptions,
   ): Promise<EnsureResult> {
-    const nova = this.os.nova;
+    const nova = this.nova;
     const spec = node.spec;
     let [server] = await nova.listServersByTags(encodeTags(tags));
     const adopted = server !== undefined;
@@ -563,7 +574,7 @@ export class OpenStackProvider implements Provider {
     if (target.type === 'loadBalancer')
       return (await this.os.octavia.getLoadBalancer(target.cloudId)).vip_port_id;
     if (target.type === 'server') {
-      const [first] = await this.os.nova.interfaces(target.cloudId);
+      const [first] = await this.nova.interfaces(target.cloudId);
       if (first) return first.port_id;
       throw new CloudError('CloudUnavailable', `server ${target.cloudId} has no port yet`);
     }
@@ -676,7 +687,7 @@ export class OpenStackProvider implements Provider {
         return x && { type, cloudId, tags: decodeTags(x.tags), outputs: { address: x.floating_ip_address } };
       }
       case 'serverGroup': {
-        const x = (await this.os.nova.listServerGroups()).find((g) => g.id === cloudId);
+        const x = (await this.nova.listServerGroups()).find((g) => g.id === cloudId);
         return (
           x && {
             type,
@@ -687,7 +698,7 @@ export class OpenStackProvider implements Provider {
         );
       }
       case 'server': {
-        const x = await orUndefined(this.os.nova.getServer(cloudId));
+        const x = await orUndefined(this.nova.getServer(cloudId));
         if (x === undefined || x.status === 'DELETED' || x.status === 'SOFT_DELETED') return undefined;
         return { type, cloudId, tags: decodeTags(x.tags), outputs: serverOutputs(x) };
       }
@@ -748,7 +759,7 @@ export class OpenStackProvider implements Provider {
       case 'floatingIp':
         return n.deleteFloatingIp(cloudId);
       case 'serverGroup':
-        return this.os.nova.deleteServerGroup(cloudId);
+        return this.nova.deleteServerGroup(cloudId);
       case 'server':
         return this.#deleteServer(cloudId, opts);
       case 'loadBalancer':
@@ -781,7 +792,7 @@ export class OpenStackProvider implements Provider {
 
   /** Leaves the load balancer pools it joined, then deletes it and waits until nova forgets it. */
   async #deleteServer(id: string, opts?: CallOptions): Promise<void> {
-    const nova = this.os.nova;
+    const nova = this.nova;
     const server = await orUndefined(nova.getServer(id));
     if (server === undefined) return;
     const uid = decodeTags(server.tags)[tagKeys.clusterUid];
@@ -870,7 +881,7 @@ export class OpenStackProvider implements Provider {
     }
     if (types.has('compute')) {
       add(
-        this.os.nova.listServers(q).then((xs) =>
+        this.nova.listServers(q).then((xs) =>
           xs
             .filter((x) => x.status !== 'DELETED' && x.status !== 'SOFT_DELETED')
             .map((x) => ({
@@ -882,7 +893,7 @@ export class OpenStackProvider implements Provider {
         ),
       );
       add(
-        this.os.nova.listServerGroups().then((gs) =>
+        this.nova.listServerGroups().then((gs) =>
           gs
             .filter((g) => carries(tagsFromText(g.name), tags))
             .map((g) => ({
@@ -997,6 +1008,21 @@ function addressOf(target: ObservedResource): string {
     default:
       throw new CloudError('InvalidSpec', `a DNS record cannot point at a ${target.type}`);
   }
+}
+
+type NeutronRuleInput = Parameters<OpenStack['neutron']['createSecurityGroupRule']>[0];
+
+/** Whether neutron's rule is the one asked for (neutron's null is our undefined). */
+export function sameRule(x: SecurityGroupRuleOf, r: NeutronRuleInput): boolean {
+  return (
+    x.direction === r.direction &&
+    x.ethertype === (r.ethertype ?? 'IPv4') &&
+    (x.protocol ?? undefined) === r.protocol &&
+    (x.port_range_min ?? undefined) === r.portRangeMin &&
+    (x.port_range_max ?? undefined) === r.portRangeMax &&
+    (x.remote_ip_prefix ?? undefined) === r.remoteIpPrefix &&
+    (x.remote_group_id ?? undefined) === r.remoteGroupId
+  );
 }
 
 /** The contract's rule as neutron's: `self` is the group itself, 0.0.0.0/0 is neutron's "any". */

@@ -191,7 +191,7 @@ export async function preflight(
   const jobs: Promise<unknown>[] = [];
   if (have.has('compute')) {
     jobs.push(
-      settle(os.nova.quotas(), problems, 'nova quotas').then((q) => {
+      settle(provider.nova.quotas(), problems, 'nova quotas').then((q) => {
         for (const [k, v] of Object.entries(q ?? {}))
           limits[k] = { limit: v.limit, used: v.in_use + v.reserved };
       }),
