@@ -144,9 +144,13 @@ export function addBackupControllers(o: BackupControllerOptions): { running: () 
     async reconcile(key) {
       const { cluster, namespace, name } = parseObjectKey(key);
       if (cluster !== 'root' || !namespace) return;
-      const cached = backups.get(key);
-      if (!cached) return;
-      const b = structuredClone(cached) as Obj;
+      if (!backups.get(key)) return;
+      // fresh, not the cache: a pass right after a run must see the run's final status, or it
+      // would take the Backup for one interrupted
+      const b = (await client
+        .get({ cluster: 'root', apiVersion, kind: 'Backup', namespace, name })
+        .catch(ignoreNotFound)) as Obj | undefined;
+      if (!b) return;
       const r = ref('Backup', namespace, name);
       if (b.metadata.deletionTimestamp) {
         running.get(key)?.abort();
@@ -290,9 +294,11 @@ export function addBackupControllers(o: BackupControllerOptions): { running: () 
     async reconcile(key) {
       const { cluster, namespace, name } = parseObjectKey(key);
       if (cluster !== 'root' || !namespace) return;
-      const cached = restores.get(key);
-      if (!cached) return;
-      const rs = structuredClone(cached) as Obj;
+      if (!restores.get(key)) return;
+      const rs = (await client
+        .get({ cluster: 'root', apiVersion, kind: 'Restore', namespace, name })
+        .catch(ignoreNotFound)) as Obj | undefined;
+      if (!rs) return;
       if (rs.metadata.deletionTimestamp) {
         running.get(key)?.abort();
         return;
