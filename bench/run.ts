@@ -1,5 +1,5 @@
 // `npm run bench [section...]`: measures the API server on this machine and writes
-// docs/benchmarks.md. Sections: creates, etcd, mixed, watch, memory, tokenreview, clusters, sso, console (default: all).
+// docs/benchmarks.md. Sections: creates, etcd, mixed, watch, memory, tokenreview, clusters, sso, console, openstack (default: all but the last three).
 // Benchmarks are not tests: they print figures, they do not pass or fail.
 import { execFileSync, spawn } from 'node:child_process';
 import { mkdtemp, writeFile, readFile, mkdir, rm } from 'node:fs/promises';
@@ -21,6 +21,8 @@ import { startEtcdForBench } from './etcd.ts';
 import { tokenReviewHits, tokenReviewMisses } from './auth.ts';
 import { clustersBench } from './clusters.ts';
 import { consoleBench, ssoBench } from './sso.ts';
+import { consoleUiBench } from './console.ts';
+import { openstackBench } from './openstack.ts';
 
 const sections = process.argv.slice(2).length
   ? process.argv.slice(2)
@@ -400,7 +402,10 @@ async function tokenreview() {
 
 const clusters = () => clustersBench((l) => say('clusters', l));
 const sso = () => ssoBench((l) => say('sso', l));
-const consoleSection = () => consoleBench((l) => say('console', l));
+const consoleSection = async () => {
+  await consoleBench((l) => say('console', l));
+  await consoleUiBench((l) => say('console', l));
+};
 const all: Record<string, () => Promise<void>> = {
   creates,
   etcd,
@@ -411,6 +416,7 @@ const all: Record<string, () => Promise<void>> = {
   clusters,
   sso,
   console: consoleSection,
+  openstack: () => openstackBench((l) => say('openstack', l)),
 };
 for (const sct of sections) {
   const f = all[sct];

@@ -199,10 +199,11 @@ export function CreateCluster() {
                 <button
                   type="button"
                   className="secondary"
+                  aria-label={`Remove pool ${p.name || i + 1}`}
                   disabled={form.nodePools.length === 1}
                   onClick={() => set({ nodePools: form.nodePools.filter((_, j) => j !== i) })}
                 >
-                  Remove pool {p.name || i + 1}
+                  Remove
                 </button>
               </div>
             ))}

@@ -1,0 +1,346 @@
+// The console in a real browser: Debian's Chromium (playwright-core) against a real `kaasctl
+// server` (with the SSO proxy in front of Debian's Prometheus) and the demo cluster from
+// examples/bootstrap.yaml. One journey, as a person would do it: sign in, the fleet, create a
+// cluster with the form (reached with the keyboard), scale it, a pod's YAML, the kubeconfig with
+// kubectl, Prometheus through the SSO proxy without signing in again, sign out. Screenshots go to
+// .test-output/screenshots/.
+import assert from 'node:assert/strict';
+import { spawn, spawnSync, execFile } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
+import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { createServer } from 'node:net';
+import type { AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, describe, test } from 'node:test';
+import type { Page } from 'playwright-core';
+import { runKaasctl, startKaasServer, type KaasServer } from '../support/kaasctl.ts';
+import { ensureConsoleBuilt, launchChromium, repoRoot, type Browser } from './chromium.ts';
+
+const shots = join(repoRoot, '.test-output/screenshots');
+const prometheusBin = spawnSync('sh', ['-c', 'command -v prometheus'], { encoding: 'utf8' }).stdout.trim();
+const waitMs = 120_000;
+
+async function freePort(): Promise<number> {
+  const s = createServer();
+  await new Promise<void>((r) => s.listen(0, '127.0.0.1', r));
+  const { port } = s.address() as AddressInfo;
+  await new Promise((r) => s.close(r));
+  return port;
+}
+
+async function until<T>(what: string, check: () => Promise<T | undefined>, timeoutMs = waitMs): Promise<T> {
+  const end = Date.now() + timeoutMs;
+  let last: unknown;
+  for (;;) {
+    try {
+      const v = await check();
+      if (v !== undefined && v !== false) return v;
+    } catch (e) {
+      last = e;
+    }
+    if (Date.now() > end) throw new Error(`timed out waiting for ${what}${last ? `: ${(last as Error).message}` : ''}`);
+    await new Promise((r) => setTimeout(r, 250));
+  }
+}
+
+function run(cmd: string, args: string[], env: Record<string, string>, input = '') {
+  return new Promise<{ code: number; stdout: string; stderr: string }>((resolve) => {
+    const c = execFile(
+      cmd,
+      args,
+      { env: { ...process.env, ...env }, timeout: 60_000 },
+      (err, stdout, stderr) =>
+        resolve({ code: err ? Number((err as { code?: number }).code ?? 1) || 1 : 0, stdout, stderr }),
+    );
+    c.stdin?.end(input);
+  });
+}
+
+let dir: string;
+let server: KaasServer;
+let password: string;
+let adminKubeconfig: string;
+let prometheus: ChildProcess | undefined;
+let proxyPort: number;
+let browser: Browser;
+let page: Page;
+/** undone in reverse by the suite's after(), also when before() fails half-way */
+const cleanups: (() => Promise<unknown>)[] = [];
+
+/** SIGTERM, then SIGKILL if the server has not exited in time. */
+async function stopWithin(s: KaasServer, ms: number): Promise<void> {
+  const t = setTimeout(() => s.child.kill('SIGKILL'), ms);
+  await s.stop();
+  clearTimeout(t);
+}
+
+async function shot(name: string) {
+  await page.screenshot({ path: join(shots, `${name}.png`), fullPage: true });
+}
+
+/** Horizontal overflow of the page: a layout that breaks at this width scrolls sideways. */
+async function overflowPx(): Promise<number> {
+  // (browser-side code as strings: this file is type-checked without the DOM library)
+  return page.evaluate<number>('document.documentElement.scrollWidth - document.documentElement.clientWidth');
+}
+
+async function clusterSpec(name: string): Promise<{ spec: any; status?: any }> {
+  const r = await run(
+    'kubectl',
+    ['--kubeconfig', adminKubeconfig, 'get', 'clusters.kaas.dev', name, '-o', 'json'],
+    {},
+  );
+  assert.equal(r.code, 0, r.stderr);
+  return JSON.parse(r.stdout) as { spec: any; status?: any };
+}
+
+describe('the console in Chromium', { concurrency: false }, () => {
+  // suite hooks, not file-level ones: a file-level after() waits for an idle event loop, which
+  // the child processes it is meant to stop would never give it
+  after(async () => {
+    for (const c of cleanups.reverse()) {
+      const t0 = Date.now();
+      await c().catch(() => undefined);
+      if (Date.now() - t0 > 5000) console.log(`# clean-up step took ${Date.now() - t0} ms: ${String(c)}`);
+    }
+  });
+
+  before(async () => {
+    ensureConsoleBuilt();
+    await mkdir(shots, { recursive: true });
+    dir = await mkdtemp(join(tmpdir(), 'kaas-console-'));
+    cleanups.push(() => rm(dir, { recursive: true, force: true }));
+    const [promPort, port] = [await freePort(), await freePort()];
+    proxyPort = port;
+    // Prometheus behind the proxy under /prometheus/ (its links carry the prefix)
+    assert.ok(prometheusBin, 'prometheus is not installed: bash scripts/install-test-deps.sh');
+    await writeFile(join(dir, 'prometheus.yml'), 'global:\n  scrape_interval: 15s\nscrape_configs: []\n');
+    prometheus = spawn(
+      prometheusBin,
+      [
+        `--config.file=${join(dir, 'prometheus.yml')}`,
+        `--storage.tsdb.path=${join(dir, 'prometheus')}`,
+        `--web.listen-address=127.0.0.1:${promPort}`,
+        `--web.external-url=https://127.0.0.1:${proxyPort}/prometheus/`,
+      ],
+      { stdio: 'ignore' },
+    );
+    const prom = prometheus;
+    cleanups.push(async () => {
+      if (prom.exitCode !== null || prom.signalCode !== null || !prom.pid) return;
+      const exited = new Promise((r) => prom.once('exit', r));
+      process.kill(prom.pid, 'SIGTERM');
+      await exited;
+    });
+    const ssoConfig = join(dir, 'sso-proxy.yaml');
+    await writeFile(
+      ssoConfig,
+      [
+        `listen: 127.0.0.1:${proxyPort}`,
+        'routes:',
+        '  - name: prometheus',
+        '    pathPrefix: /prometheus/',
+        `    upstream: http://127.0.0.1:${promPort}`,
+        '    allowedGroups: [cluster-admins]',
+        '',
+      ].join('\n'),
+    );
+    server = await startKaasServer(join(dir, 'data'), [
+      '--sso-proxy-config',
+      ssoConfig,
+      '--sso-proxy-port',
+      String(proxyPort),
+    ]);
+    cleanups.push(() => stopWithin(server, 15_000));
+    password = /its password \(shown only now\): (\S+)/.exec(server.lines.join('\n'))?.[1] ?? '';
+    assert.ok(password, `no admin password in the server's output:\n${server.lines.join('\n')}`);
+    adminKubeconfig = join(dir, 'data', 'admin.kubeconfig');
+    const deploy = await runKaasctl(
+      ['cluster', 'deploy', '-f', join(repoRoot, 'examples/bootstrap.yaml'), '--kubeconfig', adminKubeconfig],
+      { timeoutMs: 180_000 },
+    );
+    assert.equal(deploy.code, 0, `deploy of the demo cluster: ${deploy.stdout}\n${deploy.stderr}`);
+    browser = await launchChromium();
+    cleanups.push(() => browser.close());
+    page = await browser.context.newPage();
+    page.setDefaultTimeout(60_000);
+  });
+
+  test('signing in sends the browser to the issuer and back to the page asked for', async () => {
+    await page.goto(`${server.url}/console/`);
+    await page.waitForURL(/\/oidc\//);
+    await page.getByLabel(/user ?name/i).fill('admin');
+    await page.getByLabel(/password/i).fill(password);
+    await page.getByRole('button', { name: /sign in/i }).click();
+    await page.waitForURL(`${server.url}/console/`);
+    assert.match((await page.getByTestId('user').textContent()) ?? '', /\badmin$/);
+    // no token in the URL or in browser storage
+    assert.doesNotMatch(page.url(), /token|code=/);
+    const stored = await page.evaluate<string>(
+      'JSON.stringify({ ...localStorage }) + JSON.stringify({ ...sessionStorage })',
+    );
+    assert.equal(stored, '{}{}');
+  });
+
+  test('the fleet shows the demo cluster Ready, live', async () => {
+    const row = page.getByRole('row').filter({ has: page.getByRole('link', { name: 'demo', exact: true }) });
+    await row.getByText('Ready', { exact: true }).waitFor({ timeout: waitMs });
+    assert.match((await row.textContent()) ?? '', /local/);
+    assert.match((await row.textContent()) ?? '', /1\.33/);
+    assert.ok((await overflowPx()) <= 0, 'the fleet scrolls sideways at 1280x720');
+    await shot('fleet');
+  });
+
+  test('the keyboard reaches the create button: Tab, then Enter opens the form', async () => {
+    await page.goto(`${server.url}/console/`);
+    await page.getByRole('link', { name: 'demo', exact: true }).waitFor();
+    let focused = '';
+    for (let i = 0; i < 30 && focused !== 'Create cluster'; i++) {
+      await page.keyboard.press('Tab');
+      focused = await page.evaluate<string>("document.activeElement?.textContent?.trim() ?? ''");
+    }
+    assert.equal(focused, 'Create cluster', 'Tab never reached the Create cluster button');
+    // the focus is visible: :focus-visible draws an outline
+    const outline = await page.evaluate<string>('getComputedStyle(document.activeElement).outlineStyle');
+    assert.notEqual(outline, 'none');
+    await page.keyboard.press('Enter');
+    await page.waitForURL(/\/console\/create$/);
+    await page.getByRole('heading', { name: 'Create a cluster' }).waitFor();
+  });
+
+  test('the create form shows the manifest live and creates the cluster', async () => {
+    await page.getByLabel('Name', { exact: true }).fill('second');
+    await page.getByLabel('Simulated latency scale').fill('0');
+    await page.getByLabel('Nodes', { exact: true }).fill('1');
+    await page.getByLabel(/^Logging/).uncheck();
+    const manifest = page.getByTestId('manifest');
+    await until('the manifest to follow the form', async () => {
+      const t = (await manifest.textContent()) ?? '';
+      return /name: second/.test(t) && /replicas: 1/.test(t) && /logging:\n\s+enabled: false/.test(t)
+        ? t
+        : undefined;
+    });
+    assert.ok((await overflowPx()) <= 0, 'the form scrolls sideways at 1280x720');
+    await shot('create-form');
+    await page.getByRole('button', { name: 'Create cluster' }).click();
+    await page.waitForURL(/\/console\/c\/default\/second$/);
+    const c = await clusterSpec('second');
+    assert.equal(c.spec.provider.type, 'local');
+    assert.equal(c.spec.nodePools[0].replicas, 1);
+    assert.equal(c.spec.services.logging.enabled, false);
+    assert.equal(c.spec.kubernetesVersion, '1.33');
+  });
+
+  test('scaling a node pool from the cluster page', async () => {
+    await page.getByText(/workers \(1\/1 Ready\)/).waitFor({ timeout: waitMs });
+    await page.getByLabel(/^workers/).fill('2');
+    await page.getByRole('button', { name: 'Scale workers' }).click();
+    await page.getByText(/2 nodes requested/).waitFor();
+    assert.equal((await clusterSpec('second')).spec.nodePools[0].replicas, 2);
+    await page.getByText(/workers \(2\/2 Ready\)/).waitFor({ timeout: waitMs });
+    await shot('cluster');
+  });
+
+  test("a pod's YAML opens from the cluster's pods", async () => {
+    await page.goto(`${server.url}/console/c/default/demo?view=pods`);
+    const table = page.getByRole('table');
+    const first = table.getByRole('rowheader').first().getByRole('link');
+    await first.waitFor({ timeout: waitMs });
+    const podName = (await first.textContent()) ?? '';
+    await first.click();
+    const yaml = page.getByLabel(/^YAML/);
+    await yaml.waitFor();
+    const text = await yaml.inputValue();
+    assert.match(text, /kind: Pod/);
+    assert.match(text, new RegExp(`name: ${podName}`));
+    assert.match(text, /resourceVersion:/);
+  });
+
+  test('a stale save is a conflict, said plainly', async () => {
+    const yaml = page.getByLabel(/^YAML/);
+    const text = await yaml.inputValue();
+    const rv = /resourceVersion: "?(\d+)"?/.exec(text)?.[1];
+    assert.ok(rv);
+    await yaml.fill(text.replace(/resourceVersion: "?\d+"?/, 'resourceVersion: "1"'));
+    await page.getByRole('button', { name: 'Save' }).click();
+    await page.getByText(/Conflict:/).waitFor();
+  });
+
+  test('the kubeconfig download works with kubectl (exec plugin, token cache in KAAS_HOME)', async () => {
+    await page.goto(`${server.url}/console/c/default/demo`);
+    const [download] = await Promise.all([
+      page.waitForEvent('download'),
+      page.getByRole('link', { name: 'Download kubeconfig' }).click(),
+    ]);
+    assert.equal(download.suggestedFilename(), 'demo.kubeconfig');
+    const file = join(dir, 'demo.kubeconfig');
+    await download.saveAs(file);
+    const kc = await readFile(file, 'utf8');
+    assert.match(kc, /\/clusters\/demo/);
+    assert.match(kc, /certificate-authority-data/);
+    const home = join(dir, 'kaas-home');
+    const env = { KAAS_HOME: home };
+    const login = await run(
+      'node',
+      [
+        join(repoRoot, 'apps/kaasctl/src/main.ts'),
+        'auth',
+        'login',
+        '--server',
+        server.url,
+        '--ca-file',
+        join(dir, 'data', 'pki', 'ca.crt'),
+        '--username',
+        'admin',
+        '--cluster',
+        'demo',
+        '--password-stdin',
+      ],
+      env,
+      password,
+    );
+    assert.equal(login.code, 0, login.stderr);
+    const nodes = await run('kubectl', ['--kubeconfig', file, 'get', 'nodes', '-o', 'name'], env);
+    assert.equal(nodes.code, 0, nodes.stderr);
+    assert.match(nodes.stdout, /node\/demo-/);
+  });
+
+  test('the login command is offered to copy', async () => {
+    const cmd = await page.getByLabel('Login command').inputValue();
+    assert.match(cmd, /^kaasctl auth login --server https:\/\/127\.0\.0\.1:\d+/);
+  });
+
+  test('Prometheus opens through the SSO proxy without a second sign-in', async () => {
+    await page.goto(`${server.url}/console/c/default/demo?view=managed`);
+    const link = page.getByRole('link', { name: 'Open prometheus' });
+    const href = (await link.getAttribute('href')) ?? '';
+    assert.equal(href, `https://127.0.0.1:${proxyPort}/prometheus/`);
+    await page.goto(href);
+    await until('the Prometheus UI', async () => (/Prometheus/.test(await page.title()) ? true : undefined));
+    assert.doesNotMatch(page.url(), /\/oidc\//, 'the proxy asked to sign in again');
+    assert.match(page.url(), new RegExp(`^https://127\\.0\\.0\\.1:${proxyPort}/prometheus/`));
+    await shot('sso-landing');
+  });
+
+  test('no layout break at 390x844', async () => {
+    await page.setViewportSize({ width: 390, height: 844 });
+    for (const path of ['/console/', '/console/create', '/console/c/default/demo']) {
+      await page.goto(`${server.url}${path}`);
+      await page.getByRole('heading', { level: 1 }).first().waitFor();
+      assert.ok((await overflowPx()) <= 0, `${path} scrolls sideways at 390x844`);
+    }
+    await shot('fleet-390');
+    await page.setViewportSize({ width: 1280, height: 720 });
+  });
+
+  test('signing out ends the session', async () => {
+    await page.goto(`${server.url}/console/`);
+    await page.getByRole('button', { name: 'Sign out' }).click();
+    // signed out, /console/ sends the browser to the issuer's sign-in page again
+    await page.waitForURL(/\/oidc\//);
+    await page.getByLabel(/password/i).waitFor();
+    const session = await page.request.get(`${server.url}/console/api/session`);
+    assert.equal(session.status(), 401);
+  });
+});
