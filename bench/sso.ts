@@ -258,6 +258,11 @@ http {
     say(
       `**SSO proxy added p99 at ~${RATE} req/s: ${added.map((a) => a.toFixed(2)).join(' / ')} ms** (round 1 / round 2; target <= 2 ms); nginx added ${addedNginx.map((a) => a.toFixed(2)).join(' / ')} ms. p99 range direct ${best('upstream directly').toFixed(2)}-${worst('upstream directly').toFixed(2)} ms`,
     );
+    const slowest = Math.min(...[...lat.values()].flat().map((r) => r.rps));
+    if (slowest < RATE * 0.9)
+      say(
+        `the paced rate was not reached in every run (lowest ${slowest.toFixed(0)} req/s): requests waited for CPU, so these p99s measure the machine's load as much as the proxies`,
+      );
     const bad = [...lat.values()].flat().reduce((a, r) => a + r.non2xx + r.errors, 0);
     if (bad) say(`non-2xx or socket errors during the paced runs: ${bad}`);
 
