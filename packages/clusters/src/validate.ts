@@ -23,7 +23,7 @@ import {
 } from '@kaas/controllers';
 import type { LocalCloud } from '@kaas/providers/local';
 import { workloadProblem } from './applier.ts';
-import { builtinCatalog, managedNamespaces, servicesNamespace } from './catalog.ts';
+import { builtinCatalog, managedNamespaces } from './catalog.ts';
 import { operationAnnotations } from './rolling.ts';
 import { stable } from './stable.ts';
 
@@ -111,7 +111,7 @@ export async function validateCluster(
   await run('system-workloads', async () => {
     const problems: string[] = [];
     let total = 0;
-    for (const ns of ['kube-system', servicesNamespace])
+    for (const ns of ['kube-system', ...managedNamespaces])
       for (const kind of ['Deployment', 'DaemonSet', 'StatefulSet'])
         for (const w of await list(kind, 'apps/v1', ns)) {
           total++;
@@ -122,7 +122,7 @@ export async function validateCluster(
       passed: problems.length === 0,
       message: problems.length
         ? problems.join('; ')
-        : `${total} workloads in kube-system and ${servicesNamespace} Available`,
+        : `${total} workloads in kube-system, ${managedNamespaces.join(', ')} Available`,
     };
   });
 
