@@ -38,10 +38,12 @@ export function renderBootstrapScript(input: NodeBootstrapInput): string {
     `# KaaS node bootstrap for ${input.nodeName} (cluster ${input.clusterName}), rendered by @kaas/openstack.`,
     '# Idempotent: a finished run leaves a marker and later runs stop there.',
     'set -euo pipefail',
-    'umask 077',
     'log() { echo "kaas-bootstrap: $*"; }',
     `if [ -e ${q(paths.doneMarker)} ]; then log "already bootstrapped"; exit 0; fi`,
-    `mkdir -p ${q(paths.bootstrapLogDir)} ${q(paths.doneMarker.slice(0, paths.doneMarker.lastIndexOf('/')))}`,
+    // No global umask 077: package scripts run under it would leave files others must read.
+    `install -d -m 0700 ${q(paths.bootstrapLogDir)}`,
+    `install -d -m 0755 ${q(paths.doneMarker.slice(0, paths.doneMarker.lastIndexOf('/')))}`,
+    `install -m 0600 /dev/null ${q(kubeadmLog)}`,
     'ARCH="$(dpkg --print-architecture)"',
     'case "$ARCH" in amd64 | arm64) ;; *) log "unsupported architecture $ARCH (amd64 and arm64 only)"; exit 1 ;; esac',
     'fetch() { curl -fsSL --retry 8 --retry-delay 5 --retry-all-errors -o "$2" "$1"; }',
@@ -88,7 +90,7 @@ export function renderBootstrapScript(input: NodeBootstrapInput): string {
   if (input.init) {
     lines.push(
       'log "kubeadm init (output: ' + kubeadmLog + ', root only)"',
-      `if ! kubeadm init --config ${q(paths.kubeadmConfig)} --upload-certs >${q(kubeadmLog)} 2>&1; then`,
+      `if ! kubeadm init --config ${q(paths.kubeadmConfig)} --upload-certs >>${q(kubeadmLog)} 2>&1; then`,
       `  log "kubeadm init failed; the last lines of ${kubeadmLog} say why"`,
       `  tail -n 20 ${q(kubeadmLog)} | ${maskSecrets}`,
       '  exit 1',
@@ -110,7 +112,7 @@ export function renderBootstrapScript(input: NodeBootstrapInput): string {
   } else {
     lines.push(
       'log "kubeadm join (output: ' + kubeadmLog + ', root only)"',
-      `if ! kubeadm join --config ${q(paths.kubeadmConfig)} >${q(kubeadmLog)} 2>&1; then`,
+      `if ! kubeadm join --config ${q(paths.kubeadmConfig)} >>${q(kubeadmLog)} 2>&1; then`,
       `  log "kubeadm join failed; the last lines of ${kubeadmLog} say why"`,
       `  tail -n 20 ${q(kubeadmLog)} | ${maskSecrets}`,
       '  exit 1',

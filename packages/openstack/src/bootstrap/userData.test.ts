@@ -200,6 +200,11 @@ describe('node user data', () => {
       await writeFile(file, script.content);
       await run('bash', ['-n', file]); // rejects on a syntax error
       assert.doesNotMatch(script.content, /set -x|xtrace/);
+      // kubeadm's output (join commands with the token) goes to a file created 0600 first
+      assert.match(
+        script.content,
+        /install -m 0600 \/dev\/null '\/var\/log\/kaas\/kubeadm\.log'\n[^]*kubeadm (init|join) .*>>'\/var\/log\/kaas\/kubeadm\.log' 2>&1/,
+      );
       assert.match(script.content, /kubeadm=1\.31\.4-1\.1 kubectl=1\.31\.4-1\.1/);
       assert.match(script.content, /pkgs\.k8s\.io\/core:\/stable:\/v1\.31\/deb\//);
       assert.match(script.content, /containerd-1\.7\.27-linux-\$ARCH\.tar\.gz/);
