@@ -20,6 +20,7 @@ import {
 import { startEtcdForBench } from './etcd.ts';
 import { tokenReviewHits, tokenReviewMisses } from './auth.ts';
 import { clustersBench } from './clusters.ts';
+import { backupBench } from './backup.ts';
 import { consoleBench, ssoBench } from './sso.ts';
 import { consoleUiBench } from './console.ts';
 import { openstackBench } from './openstack.ts';
@@ -414,6 +415,7 @@ const all: Record<string, () => Promise<void>> = {
   memory,
   tokenreview,
   clusters,
+  backup: () => backupBench((l) => say('backup', l)),
   sso,
   console: consoleSection,
   openstack: () => openstackBench((l) => say('openstack', l)),
