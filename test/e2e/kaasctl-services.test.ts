@@ -73,6 +73,11 @@ test(
         (await k(['kubeconfig', 'get', 'svc', '--admin', '--data-dir', dataDir, '--output-file', kc])).code,
         0,
       );
+      // what the bootstrap file switched off is not there
+      const deployments = (await kubectl(kc, ['-n', 'kaas-system', 'get', 'deployments', '-o', 'name']))
+        .stdout;
+      assert.match(deployments, /deployment\.apps\/registry\n/);
+      assert.doesNotMatch(deployments, /ingress-nginx|velero/);
       const nodes = (await kubectl(kc, ['get', 'nodes', '-o', 'name'])).stdout.split('\n').filter(Boolean);
       assert.equal(nodes.length, 4);
       const cordoned = await kubectl(kc, ['cordon', ...nodes.map((n) => n.replace('node/', ''))]);
