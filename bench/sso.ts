@@ -5,8 +5,8 @@
 // cookie sealed here with the proxy's secret, a route open to any signed-in user), and through
 // nginx as a reverse proxy (one worker, upstream keep-alive). Load: Debian's wrk (a C load
 // generator on 2 threads). Latency at a fixed rate: wrk has no rate option (that is wrk2), so a
-// Lua `delay()` spaces each connection's requests: 10 connections x one request every 10 ms ~
-// 1,000 req/s. That is a closed loop with think time, not an open schedule: a stall delays the
+// Lua `delay()` spaces each connection's requests: 50 connections x one request every 50 ms ~
+// 1,000 req/s (a long delay against the latency keeps the rate near nominal). That is a closed loop with think time, not an open schedule: a stall delays the
 // next requests instead of queueing them (coordinated omission), so p99 here is per-request
 // service time, which is what "added latency" asks. Throughput: wrk flat out, 50 connections.
 import { execFile, spawn } from 'node:child_process';
@@ -26,7 +26,7 @@ const load = () => loadavg()[0]!.toFixed(1);
 
 const SECRET = 'bench-cookie-secret-'.padEnd(48, 'x');
 const RATE = 1000;
-const CONNECTIONS = 10;
+const CONNECTIONS = 50;
 const LATENCY_SECONDS = 20;
 const THROUGHPUT_SECONDS = 10;
 
