@@ -66,6 +66,7 @@ let prometheus: ChildProcess | undefined;
 let proxyPort: number;
 let browser: Browser;
 let page: Page;
+let deploying: Promise<{ code: number; stdout: string; stderr: string }>;
 /** undone in reverse by the suite's after(), also when before() fails half-way */
 const cleanups: (() => Promise<unknown>)[] = [];
 
@@ -157,11 +158,11 @@ describe('the console in Chromium', { concurrency: false }, () => {
     password = /its password \(shown only now\): (\S+)/.exec(server.lines.join('\n'))?.[1] ?? '';
     assert.ok(password, `no admin password in the server's output:\n${server.lines.join('\n')}`);
     adminKubeconfig = join(dir, 'data', 'admin.kubeconfig');
-    const deploy = await runKaasctl(
+    // the demo deploy runs while the browser starts and signs in; the fleet test waits for Ready
+    deploying = runKaasctl(
       ['cluster', 'deploy', '-f', join(repoRoot, 'examples/bootstrap.yaml'), '--kubeconfig', adminKubeconfig],
-      { timeoutMs: 180_000 },
+      { timeoutMs: 300_000 },
     );
-    assert.equal(deploy.code, 0, `deploy of the demo cluster: ${deploy.stdout}\n${deploy.stderr}`);
     browser = await launchChromium();
     cleanups.push(() => browser.close());
     page = await browser.context.newPage();
@@ -185,6 +186,8 @@ describe('the console in Chromium', { concurrency: false }, () => {
   });
 
   test('the fleet shows the demo cluster Ready, live', async () => {
+    const deploy = await deploying;
+    assert.equal(deploy.code, 0, `deploy of the demo cluster: ${deploy.stdout}\n${deploy.stderr}`);
     const row = page.getByRole('row').filter({ has: page.getByRole('link', { name: 'demo', exact: true }) });
     await row.getByText('Ready', { exact: true }).waitFor({ timeout: waitMs });
     assert.match((await row.textContent()) ?? '', /local/);
@@ -343,5 +346,21 @@ describe('the console in Chromium', { concurrency: false }, () => {
     await page.getByLabel(/password/i).waitFor();
     const session = await page.request.get(`${server.url}/console/api/session`);
     assert.equal(session.status(), 401);
+  });
+  test('a user without rights sees what they may not do, not an error page', async () => {
+    const made = await runKaasctl(
+      ['user', 'create', 'vera', '--role', 'viewers', '--password-stdin', '--kubeconfig', adminKubeconfig],
+      { input: 'vera-password-1234' },
+    );
+    assert.equal(made.code, 0, made.stderr);
+    // the issuer's sign-in page from the previous test
+    await page.getByLabel(/user ?name/i).fill('vera');
+    await page.getByLabel(/password/i).fill('vera-password-1234');
+    await page.getByRole('button', { name: /sign in/i }).click();
+    await page.waitForURL(`${server.url}/console/`);
+    await page.getByText('You may not list clusters here.').waitFor();
+    await page.goto(`${server.url}/console/create`);
+    await page.getByText(/You may not create clusters in default/).waitFor();
+    assert.equal(await page.getByRole('button', { name: 'Create cluster' }).isDisabled(), true);
   });
 });
