@@ -1,5 +1,5 @@
 // `npm run bench [section...]`: measures the API server on this machine and writes
-// docs/benchmarks.md. Sections: creates, etcd, mixed, watch, memory, tokenreview, clusters, sso, console, openstack (default: all but the last three).
+// docs/benchmarks.md. Sections: creates, etcd, mixed, watch, memory, tokenreview, clusters, sso, console, openstack, catalog (default: the first seven).
 // Benchmarks are not tests: they print figures, they do not pass or fail.
 import { execFileSync, spawn } from 'node:child_process';
 import { mkdtemp, writeFile, readFile, mkdir, rm } from 'node:fs/promises';
@@ -24,6 +24,7 @@ import { backupBench } from './backup.ts';
 import { consoleBench, ssoBench } from './sso.ts';
 import { consoleUiBench } from './console.ts';
 import { openstackBench } from './openstack.ts';
+import { catalogBench } from './catalog.ts';
 
 const sections = process.argv.slice(2).length
   ? process.argv.slice(2)
@@ -419,6 +420,7 @@ const all: Record<string, () => Promise<void>> = {
   sso,
   console: consoleSection,
   openstack: () => openstackBench((l) => say('openstack', l)),
+  catalog: () => catalogBench((l) => say('catalog', l)),
 };
 for (const sct of sections) {
   const f = all[sct];
