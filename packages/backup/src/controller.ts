@@ -478,9 +478,13 @@ export function addBackupControllers(o: BackupControllerOptions): { running: () 
     async reconcile(key) {
       const { cluster, namespace, name } = parseObjectKey(key);
       if (cluster !== 'root' || !namespace) return;
-      const cached = schedules.get(key);
-      if (!cached || cached.metadata.deletionTimestamp) return;
-      const s = cached as Obj;
+      if (!schedules.get(key)) return;
+      // fresh: the cache may not have this pass's lastScheduleTime yet, and a stale one would
+      // make a second Backup at once
+      const s = (await client
+        .get({ cluster: 'root', apiVersion, kind: 'BackupSchedule', namespace, name })
+        .catch(ignoreNotFound)) as Obj | undefined;
+      if (!s || s.metadata.deletionTimestamp) return;
       const everyMs = parseEvery(s.spec.every);
       const mine = backups.list('root', namespace).filter((b) => b.metadata.labels?.[scheduleLabel] === name);
       // retention: the newest `keep` Completed backups stay; older Completed and Failed ones go
