@@ -34,7 +34,7 @@ export function probeReadyz(url: string, signal: AbortSignal, timeoutMs = 5_000)
   return new Promise((resolve) => {
     const req = request(
       url,
-      { method: 'GET', rejectUnauthorized: false, timeout: timeoutMs, signal },
+      { method: 'GET', rejectUnauthorized: false, timeout: timeoutMs, signal, agent: false },
       (res) => {
         let body = '';
         res.setEncoding('utf8');
@@ -90,7 +90,7 @@ export async function reconcileExternal(o: ExternalPassOptions): Promise<{ reque
   const { cluster, provider, parts, extra } = o;
   const graph = provider.plan(cluster);
   const before = o.status();
-  const entries = (before.resources ?? []);
+  const entries = before.resources ?? [];
   const byName = new Map(entries.map((e) => [e.name, e]));
   const infraDone =
     before.observedGeneration === o.generation &&
@@ -119,7 +119,7 @@ export async function reconcileExternal(o: ExternalPassOptions): Promise<{ reque
     }
     resources = result.resources;
   }
-  const ledgerNow = (o.status().resources ?? []);
+  const ledgerNow = o.status().resources ?? [];
   parts.InfrastructureReady = ok(`${ledgerNow.length} cloud resources created`);
 
   // ---- control plane: the API load balancer's /readyz ----

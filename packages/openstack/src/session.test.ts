@@ -414,6 +414,17 @@ describe('delete and errors', () => {
     await s.close();
   });
 
+  test('a deleted application credential (keystone answers 404) is AuthFailed too', async () => {
+    const s = session({ authUrl: `${base}/bad/v3` });
+    handler = (_q, res) =>
+      json(res, 404, { error: { code: 404, message: 'Could not find Application Credential: ac1.' } });
+    await assert.rejects(s.token(), {
+      code: 'AuthFailed',
+      cloudMessage: 'Could not find Application Credential: ac1.',
+    });
+    await s.close();
+  });
+
   test('catalog: region, interface, versions and %(project_id)s', async () => {
     const s = session();
     assert.equal(await s.endpoint('network'), `${base}/v2.0`);

@@ -193,7 +193,8 @@ export class Session {
     const res = await this.#keystoneCall(() =>
       this.keystone.request('POST', '/auth/tokens', { body: authBody(this.#credentials, this.#scope) }),
     );
-    if (res.status === 401 || res.status === 403) {
+    // 404: keystone's answer for an application credential that was deleted (revoked)
+    if (res.status === 401 || res.status === 403 || res.status === 404) {
       throw new CloudError(
         'AuthFailed',
         `keystone refused the credentials: ${openStackMessage(res.body, res.text)}`,

@@ -1,0 +1,107 @@
+// reconcileExternal over the local cloud's provider (its graph has the same API load balancer and
+// floating IP as OpenStack's) with the /readyz probe injected: the conditions it decides.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { createServer } from 'node:https';
+import type { ClusterStatus } from '@kaas/api';
+import { MemoryStore } from '@kaas/apiserver';
+import { ensurePki } from '@kaas/apiserver';
+import { MemoryLedger } from '@kaas/providers';
+import { LocalCloud, LocalCloudProvider } from '@kaas/providers/local';
+import { testCluster } from '@kaas/providers/testing';
+import { probeReadyz, reconcileExternal, type ProbeResult } from './external.ts';
+import { waiting, type ConditionValue, type PartCondition } from './conditions.ts';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+
+async function pass(probe: (url: string) => ProbeResult) {
+  const cloud = await LocalCloud.open({ store: new MemoryStore() });
+  const cluster = testCluster({ uid: '3f6c1a52-0000-4000-8000-0000000000e1' });
+  const provider = LocalCloudProvider.forCluster(cloud, cluster);
+  const ledger = new MemoryLedger();
+  let status: ClusterStatus = {};
+  const parts: Record<PartCondition, ConditionValue> = {
+    InfrastructureReady: waiting('-'),
+    ControlPlaneReady: waiting('-'),
+    NodesReady: waiting('-'),
+    ServicesReady: waiting('-'),
+  };
+  const extra: Partial<ClusterStatus> = {};
+  const urls: string[] = [];
+  const r = await reconcileExternal({
+    cluster,
+    provider,
+    generation: 1,
+    status: () => ({ ...status, resources: ledger.entries }),
+    ledger: () => ({
+      load: () => ledger.load(),
+      save: async (e) => {
+        await ledger.save(e);
+        status = { ...status, resources: e };
+      },
+    }),
+    engine: {},
+    signal: new AbortController().signal,
+    parts,
+    extra,
+    probe: async (url) => {
+      urls.push(url);
+      return probe(url);
+    },
+  });
+  return { r, parts, extra, urls, graph: provider.plan(cluster) };
+}
+
+test('infrastructure made, then ControlPlaneReady waits on the API floating IP /readyz and says so', async () => {
+  const { r, parts, extra, urls, graph } = await pass(() => ({ ok: false, detail: 'connect ECONNREFUSED' }));
+  assert.equal(parts.InfrastructureReady.status, 'True');
+  assert.equal(parts.InfrastructureReady.message, `${graph.nodes.length} cloud resources created`);
+  assert.equal(urls.length, 1);
+  assert.match(urls[0]!, /^https:\/\/198\.1[89]\.\d+\.\d+:6443\/readyz$/);
+  assert.equal(parts.ControlPlaneReady.reason, 'Waiting');
+  assert.match(parts.ControlPlaneReady.message, /GET https:\/\/.*\/readyz .*answered: connect ECONNREFUSED/);
+  assert.equal(parts.NodesReady.message, 'waiting for ControlPlaneReady');
+  assert.equal(extra.endpoint, urls[0]!.replace('/readyz', ''));
+  assert.equal(r.requeueAfterMs, 15_000);
+});
+
+test('an answering /readyz makes ControlPlaneReady True; nodes say what they still need', async () => {
+  const { parts } = await pass(() => ({ ok: true, detail: 'HTTP 200 ok' }));
+  assert.equal(parts.ControlPlaneReady.status, 'True');
+  assert.match(parts.NodesReady.message, /admin credentials \(not wired yet\)/);
+});
+
+test('probeReadyz: 200 ok is ready, anything else or nothing is not, with what happened', async () => {
+  const dir = await mkdtemp(join(tmpdir(), 'kaas-readyz-'));
+  const pki = await ensurePki(join(dir, 'pki'), ['127.0.0.1']);
+  let answer = 200;
+  const srv = createServer({ cert: pki.serving.certPem, key: pki.serving.keyPem }, (req, res) => {
+    res.statusCode = req.url === '/readyz' ? answer : 404;
+    res.end(answer === 200 ? 'ok' : 'etcd not ready');
+  });
+  await new Promise<void>((r) => srv.listen(0, '127.0.0.1', r));
+  const port = (srv.address() as { port: number }).port;
+  try {
+    const signal = new AbortController().signal;
+    assert.deepEqual(await probeReadyz(`https://127.0.0.1:${port}/readyz`, signal), {
+      ok: true,
+      detail: 'HTTP 200 ok',
+    });
+    answer = 500;
+    assert.deepEqual(await probeReadyz(`https://127.0.0.1:${port}/readyz`, signal), {
+      ok: false,
+      detail: 'HTTP 500 etcd not ready',
+    });
+    await new Promise((r) => {
+      srv.close(r);
+      srv.closeAllConnections();
+    });
+    const down = await probeReadyz(`https://127.0.0.1:${port}/readyz`, signal);
+    assert.equal(down.ok, false);
+    assert.match(down.detail, /ECONNREFUSED/);
+  } finally {
+    srv.close();
+    await rm(dir, { recursive: true, force: true });
+  }
+});

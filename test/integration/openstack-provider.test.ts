@@ -1,0 +1,575 @@
+// The OpenStack provider against real services (test/support/openstack.ts: the local cloud from
+// Debian's packages, or OS_CLOUD): the conformance suite; a 1 + 2 cluster deployed, every object
+// seen through neutron, nova, octavia, designate and cinder with its tags, a node replaced,
+// destroyed to 0 tagged objects; faults (octavia-api stopped mid-deploy, a quota exhausted, a
+// revoked application credential); kaasctl server with --openstack-cloud killed -9 mid-deploy and
+// mid-destroy, leaking nothing. One lease for all of it. On the local cloud the tests run in
+// projects of their own (quotas are per project), made and removed here.
+import { after, before, describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
+import { randomBytes, randomUUID } from 'node:crypto';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { withDefaults, type Cluster } from '@kaas/api';
+import { KeystoneAdmin, type CloudConfig } from '@kaas/auth';
+import {
+  CloudError,
+  MemoryLedger,
+  deploy,
+  destroy,
+  ownershipTags,
+  tagKeys,
+  type ResourceGraph,
+} from '@kaas/providers';
+import { runProviderConformance } from '@kaas/providers/conformance';
+import { OpenStack, Session } from '@kaas/openstack';
+import {
+  OpenStackProvider,
+  encodeTags,
+  tagsFromText,
+  type OpenStackProviderOptions,
+} from '@kaas/openstack/provider';
+import { openStackForTests, type OpenStackForTests } from '../support/openstack.ts';
+import { startKaasServer, type KaasServer } from '../support/kaasctl.ts';
+import { kubectl } from '../support/apiserver.ts';
+
+const ROOT = resolve(fileURLToPath(import.meta.url), '../../..');
+const RUN = `kaas-p-${randomBytes(3).toString('hex')}`;
+const ZONE = `${RUN}.example.`;
+const TIMEOUTS = { timeoutMs: 90_000 }; // per request: nova-api answers slowly on a loaded machine
+
+let os: OpenStackForTests;
+let admin: OpenStack;
+let member: OpenStack;
+/** A second project: its quota is lowered while the others deploy. */
+let quotaMember: OpenStack;
+let memberCloud: CloudConfig;
+const cleanups: (() => Promise<void>)[] = [];
+const clusters: string[] = [];
+
+function osCluster(
+  name: string,
+  cp: number,
+  workers: number,
+  settings: Record<string, unknown> = {},
+): Cluster {
+  const c = withDefaults({
+    apiVersion: 'kaas.dev/v1alpha1',
+    kind: 'Cluster',
+    metadata: { name, namespace: 'default' },
+    spec: {
+      provider: {
+        type: 'openstack',
+        openstack: {
+          region: os.admin.region ?? 'RegionOne',
+          externalNetwork: os.fixtures.externalNetwork,
+          image: os.fixtures.image,
+          flavors: { controlPlane: os.fixtures.flavor, workers: os.fixtures.flavor },
+          dnsZone: ZONE,
+          ...settings,
+        },
+      },
+      controlPlane: { replicas: cp },
+      nodePools: [{ name: 'workers', replicas: workers, diskGiB: 10 }],
+      auth: { clusterAdminRoleIds: ['admin'] },
+      credentialsRef: { name: 'os' },
+    },
+  } as never);
+  c.metadata.uid = randomUUID();
+  clusters.push(c.metadata.uid);
+  return c;
+}
+
+const providerOptions: Omit<OpenStackProviderOptions, 'os' | 'settings' | 'cluster'> = {
+  waitTimeoutMs: 300_000,
+  pollMs: 300,
+};
+
+function sub(graph: ResourceGraph, ids: string[]): ResourceGraph {
+  return { ...graph, nodes: graph.nodes.filter((n) => ids.includes(n.id)) };
+}
+
+/** Every object carrying the cluster's tag, counted per service straight from its API. */
+async function countTagged(osx: OpenStack, uid: string): Promise<Record<string, number>> {
+  const q = { tags: encodeTags(ownershipTags(uid)).join(',') };
+  const n = osx.neutron;
+  const rs: number[] = [];
+  for (const z of await osx.designate.listZones())
+    for (const r of await osx.designate.listRecordsets(z.id, { type: 'A' }))
+      if (tagsFromText(r.description)[tagKeys.clusterUid] === uid) rs.push(1);
+  return {
+    networks: (await n.listNetworks(q)).length,
+    subnets: (await n.listSubnets(q)).length,
+    routers: (await n.listRouters(q)).length,
+    securityGroups: (await n.listSecurityGroups(q)).length,
+    floatingIps: (await n.listFloatingIps(q)).length,
+    servers: (await osx.nova.listServers(q)).length,
+    serverGroups: (await osx.nova.listServerGroups()).filter((g) => g.name.includes(uid)).length,
+    loadBalancers: (await osx.octavia.listLoadBalancers(q)).filter((l) => l.provisioning_status !== 'DELETED')
+      .length,
+    records: rs.length,
+    volumes: (await osx.cinder.listVolumesByMetadata(ownershipTags(uid))).length,
+  };
+}
+
+const total = (c: Record<string, number>): number => Object.values(c).reduce((a, b) => a + b, 0);
+
+function sh(script: string, timeoutMs = 300_000): Promise<string> {
+  return new Promise((res, rej) =>
+    execFile('bash', ['-c', script], { cwd: ROOT, timeout: timeoutMs }, (err, stdout, stderr) =>
+      err ? rej(new Error(`${script}: ${err.message}\n${stderr}`)) : res(stdout),
+    ),
+  );
+}
+const octaviaApi = (fn: string): Promise<string> =>
+  sh(`KAAS_OPENSTACK_SERVICES=octavia; . scripts/openstack/services.sh; ${fn}`);
+
+async function projectCloud(ks: KeystoneAdmin, suffix: string): Promise<CloudConfig> {
+  const project = await ks.createProject({ name: `${RUN}-${suffix}`, description: 'kaas provider tests' });
+  const password = randomBytes(12).toString('hex');
+  const user = await ks.createUser({ name: `${RUN}-${suffix}`, password, defaultProjectId: project.id });
+  for (const role of ['member', 'load-balancer_member']) {
+    const r = await ks.findRole(role);
+    if (r) await ks.assignRole({ projectId: project.id, userId: user.id, roleId: r.id });
+  }
+  cleanups.push(async () => {
+    await ks.deleteUser(user.id).catch(() => undefined);
+    await ks.deleteProject(project.id).catch(() => undefined);
+  });
+  return {
+    ...os.member,
+    credentials: { type: 'password', user: { id: user.id }, password },
+    scope: { project: { id: project.id } },
+  };
+}
+
+before(async () => {
+  os = await openStackForTests(['glance', 'placement', 'neutron', 'nova', 'octavia', 'designate', 'cinder']);
+  admin = OpenStack.fromCloud(os.admin, TIMEOUTS);
+  if (os.source === 'local') {
+    await admin.nova.ensureFlavor({
+      name: os.fixtures.flavor,
+      id: os.fixtures.flavor,
+      vcpus: 1,
+      ramMb: 512,
+      diskGb: 1,
+    });
+    await admin.glance.ensureImage({
+      name: os.fixtures.image,
+      visibility: 'public',
+      data: new Uint8Array(1024 * 1024),
+    });
+    const ext = await admin.neutron.ensureNetwork({
+      name: os.fixtures.externalNetwork,
+      external: true,
+      shared: false,
+      provider: { networkType: 'flat', physicalNetwork: 'public' },
+    });
+    await admin.neutron.ensureSubnet({
+      name: `${os.fixtures.externalNetwork}-subnet`,
+      networkId: ext.id,
+      cidr: '203.0.113.0/24',
+      enableDhcp: false,
+    });
+    const ks = new KeystoneAdmin(admin.session.keystone, async () => (await admin.session.token()).token);
+    memberCloud = await projectCloud(ks, 'a');
+    quotaMember = OpenStack.fromCloud(await projectCloud(ks, 'q'), TIMEOUTS);
+  } else {
+    memberCloud = os.member;
+    quotaMember = OpenStack.fromCloud(os.member, TIMEOUTS);
+  }
+  member = OpenStack.fromCloud(memberCloud, TIMEOUTS);
+  const zone = await member.designate.ensureZone({ name: ZONE, email: 'ops@example.org', ttl: 300 });
+  cleanups.unshift(async () => member.designate.deleteZone(zone.id).catch(() => undefined));
+});
+
+after(async () => {
+  // whatever a failed test left, by the clusters' tags
+  for (const [osx, uids] of [[member, clusters] as const, [quotaMember, clusters] as const]) {
+    if (!osx) continue;
+    const p = new OpenStackProvider({ os: osx, ...providerOptions });
+    for (const uid of uids) await destroy(new MemoryLedger(), p, { clusterUid: uid }).catch(() => undefined);
+  }
+  for (const c of cleanups) await c();
+  await member?.close();
+  await quotaMember?.close();
+  await admin?.close();
+  await os?.release();
+});
+
+describe('the OpenStack provider on real services', () => {
+  runProviderConformance('openstack', async () => {
+    const cluster = osCluster('conf', 1, 1);
+    // small: no root volumes, no control plane floating IP (the suite creates nodes one by one)
+    const provider = OpenStackProvider.forCluster(member, cluster, {
+      ...providerOptions,
+      rootVolumes: false,
+      controlPlaneFloatingIps: false,
+    });
+    return { provider, cluster };
+  });
+
+  test('preconfigure names every missing piece in one report', async () => {
+    const c = osCluster('missing', 1, 1, {
+      image: `${RUN}-no-image`,
+      flavors: { controlPlane: `${RUN}-no-flavor`, workers: os.fixtures.flavor },
+      externalNetwork: `${RUN}-no-net`,
+      dnsZone: `${RUN}-nozone.example.`,
+    });
+    const p = OpenStackProvider.forCluster(member, c, providerOptions);
+    const report = await p.preconfigure(p.plan(c));
+    assert.equal(report.ok, false);
+    const text = report.problems.map((x) => x.message).join('\n');
+    for (const piece of [`${RUN}-no-image`, `${RUN}-no-flavor`, `${RUN}-no-net`, `${RUN}-nozone.example.`])
+      assert.ok(text.includes(piece), `${piece} in:\n${text}`);
+    assert.ok(
+      report.problems.every((x) => x.code === 'InvalidSpec'),
+      text,
+    );
+    assert.equal(report.requested.instances, 2);
+  });
+
+  test('1 control plane + 2 workers: deployed, seen in every service with its tags, a node replaced, destroyed to 0', async () => {
+    const c = osCluster('journey', 1, 2);
+    const uid = c.metadata.uid!;
+    const p = OpenStackProvider.forCluster(member, c, providerOptions);
+    const graph = p.plan(c);
+    const report = await p.preconfigure(graph);
+    assert.ok(report.ok, report.problems.map((x) => x.message).join('; '));
+    const ledger = new MemoryLedger();
+    const r = await deploy(graph, p, ledger, { callTimeoutMs: 600_000 });
+    assert.ok(r.ok, r.failures.map((f) => `${f.id}: ${f.error.message}`).join('; '));
+    assert.equal(ledger.entries.length, graph.nodes.length);
+
+    const q = { tags: encodeTags(ownershipTags(uid)).join(',') };
+    // neutron
+    const [net] = await member.neutron.listNetworks(q);
+    assert.ok(net);
+    const [router] = await member.neutron.listRouters(q);
+    assert.equal(router?.external_gateway_info?.network_id, (await p.externalNetwork()).id);
+    const groups = await member.neutron.listSecurityGroups(q);
+    assert.equal(groups.length, 2);
+    const cpGroup = groups.find((g) => g.name.endsWith('-control-plane'))!;
+    const ingress = (g: typeof cpGroup): string[] =>
+      g.security_group_rules
+        .filter((x) => x.direction === 'ingress')
+        .map(
+          (x) =>
+            `${x.protocol}:${x.port_range_min ?? ''}-${x.port_range_max ?? ''}:${x.remote_group_id ? 'self' : (x.remote_ip_prefix ?? 'any')}`,
+        )
+        .sort();
+    assert.deepEqual(ingress(cpGroup), [
+      'icmp:-:10.0.0.0/16',
+      `tcp:10250-10250:10.0.0.0/16`,
+      'tcp:179-179:10.0.0.0/16',
+      'tcp:2379-2380:self',
+      'tcp:6443-6443:any',
+      'udp:4789-4789:10.0.0.0/16',
+    ]);
+    const fips = await member.neutron.listFloatingIps(q);
+    assert.equal(fips.length, 2, 'the API and the control plane node');
+    // nova
+    const servers = await member.nova.listServers(q);
+    assert.equal(servers.length, 3);
+    assert.ok(servers.every((s) => s.status === 'ACTIVE'));
+    const cp = servers.find((s) => s.metadata['kaas.dev:role'] === 'controlPlane')!;
+    assert.ok(cp, 'the control plane server carries its role in metadata');
+    const cpGroupNova = (await member.nova.listServerGroups()).find(
+      (g) => g.name.includes(uid) && g.name.includes('serverGroup/control-plane'),
+    );
+    assert.equal(cpGroupNova?.policy, 'anti-affinity');
+    assert.deepEqual(cpGroupNova?.members, [cp.id]);
+    // octavia: the API load balancer, its 6443 listener, the control plane as its member
+    const [lb] = await member.octavia.listLoadBalancers(q);
+    assert.equal(lb?.provisioning_status, 'ACTIVE');
+    const listeners = await member.octavia.listListeners({ loadbalancer_id: lb.id });
+    assert.deepEqual(
+      listeners.map((l) => l.protocol_port),
+      [6443],
+    );
+    const [pool] = await member.octavia.listPools({ loadbalancer_id: lb.id });
+    const cpIp = r.resources['server/control-plane-0']!.outputs as { ip: string };
+    assert.deepEqual(
+      (await member.octavia.listMembers(pool!.id)).map((m) => m.address),
+      [cpIp.ip],
+    );
+    // designate: a record per node and the API's, on the API floating IP
+    const zone = (await member.designate.findZone(ZONE))!;
+    const records = (await member.designate.listRecordsets(zone.id, { type: 'A' })).filter(
+      (x) => tagsFromText(x.description)[tagKeys.clusterUid] === uid,
+    );
+    assert.equal(records.length, 4);
+    const apiFip = r.resources['floatingIp/api']!.outputs as { address: string };
+    assert.deepEqual(records.find((x) => x.name.startsWith('api.'))?.records, [apiFip.address]);
+    // cinder: a root volume per server, in use
+    const volumes = await member.cinder.listVolumesByMetadata(ownershipTags(uid));
+    assert.equal(volumes.length, 3);
+    assert.ok(
+      volumes.every((v) => v.status === 'in-use'),
+      volumes.map((v) => v.status).join(),
+    );
+    const counted = await countTagged(member, uid);
+    assert.equal(total(counted), graph.nodes.length, JSON.stringify(counted));
+    assert.equal((await p.findByTags(ownershipTags(uid))).length, graph.nodes.length);
+
+    // replace the control plane node: its server, floating IP and record go, a deploy makes them
+    const replaced = ['dnsRecord/control-plane-0', 'floatingIp/control-plane-0', 'server/control-plane-0'];
+    for (const id of replaced) {
+      const res = r.resources[id]!;
+      await p.delete(res.type, res.cloudId);
+    }
+    const r2 = await deploy(graph, p, ledger, { callTimeoutMs: 600_000 });
+    assert.ok(r2.ok, r2.failures.map((f) => `${f.id}: ${f.error.message}`).join('; '));
+    assert.deepEqual([...r2.created].sort(), [...replaced].sort());
+    const newCp = r2.resources['server/control-plane-0']!;
+    assert.notEqual(newCp.cloudId, cp.id);
+    assert.deepEqual(
+      (await member.octavia.listMembers(pool!.id)).map((m) => m.address),
+      [(newCp.outputs as { ip: string }).ip],
+      'the old member left with its server',
+    );
+    assert.equal(total(await countTagged(member, uid)), graph.nodes.length, 'nothing doubled');
+
+    const d = await destroy(ledger, p, { clusterUid: uid, callTimeoutMs: 600_000 });
+    assert.ok(d.ok, d.failures.map((f) => `${f.id}: ${f.error.message}`).join('; '));
+    assert.deepEqual(d.remaining, []);
+    const left = await countTagged(member, uid);
+    assert.equal(total(left), 0, JSON.stringify(left));
+  });
+
+  test('a revoked application credential is AuthFailed, in the preflight report and on ensure', async () => {
+    const tok = await member.session.token();
+    const ks = new KeystoneAdmin(member.session.keystone, async () => tok.token);
+    const ac = await ks.createApplicationCredential(tok.token, tok.user.id, { name: `${RUN}-ac` });
+    const viaAc = (): OpenStack =>
+      new OpenStack(
+        new Session({
+          authUrl: memberCloud.authUrl,
+          credentials: { type: 'application_credential', id: ac.id, secret: ac.secret },
+          ...TIMEOUTS,
+        }),
+      );
+    const c = osCluster('revoked', 1, 1);
+    const before = viaAc();
+    const okReport = await OpenStackProvider.forCluster(before, c, providerOptions).preconfigure(
+      OpenStackProvider.forCluster(before, c).plan(c),
+    );
+    await before.close();
+    assert.ok(okReport.ok, okReport.problems.map((x) => x.message).join('; '));
+    await ks.deleteApplicationCredential(tok.token, tok.user.id, ac.id);
+    const afterRevoke = viaAc();
+    try {
+      const p = OpenStackProvider.forCluster(afterRevoke, c, providerOptions);
+      const graph = p.plan(c);
+      const report = await p.preconfigure(graph);
+      assert.equal(report.ok, false);
+      assert.equal(report.problems[0]?.code, 'AuthFailed', report.problems[0]?.message);
+      const network = graph.nodes.find((n) => n.type === 'network')!;
+      await assert.rejects(
+        p.ensure(network, {}, ownershipTags(c.metadata.uid!, network.id)),
+        (e: unknown) => e instanceof CloudError && e.code === 'AuthFailed' && e.resource === network.id,
+      );
+    } finally {
+      await afterRevoke.close();
+    }
+  });
+
+  test('an exhausted quota is QuotaExceeded naming the quota and the resource, in the report and on create', async () => {
+    const c = osCluster('quota', 1, 2, { dnsZone: 'unused.example.' });
+    const uid = c.metadata.uid!;
+    const p = OpenStackProvider.forCluster(quotaMember, c, { ...providerOptions, rootVolumes: false });
+    const graph = sub(p.plan(c), [
+      'network/nodes',
+      'subnet/nodes',
+      'router/main',
+      'securityGroup/workers',
+      'serverGroup/workers',
+      'server/workers-0',
+      'server/workers-1',
+    ]);
+    if (os.source !== 'local') return; // lowering a quota needs admin
+    const projectId = await quotaMember.session.projectId();
+    const before = await admin.nova.quotas(projectId);
+    await admin.nova.setQuotas(projectId, { instances: before.instances!.in_use + 1 });
+    try {
+      const report = await p.preconfigure(graph);
+      const q = report.problems.find((x) => x.code === 'QuotaExceeded');
+      assert.equal(q?.quota?.quota, 'instances', JSON.stringify(report.problems));
+      assert.equal(q?.quota?.shortBy, 1);
+      const ledger = new MemoryLedger();
+      const r = await deploy(graph, p, ledger, { callTimeoutMs: 600_000 });
+      assert.equal(r.ok, false);
+      const f = r.failures.find((x) => x.reason === 'QuotaExceeded');
+      assert.ok(f, r.failures.map((x) => `${x.id}: ${x.reason} ${x.error.message}`).join('; '));
+      assert.match(f.id, /^server\/workers-[01]$/);
+      assert.match(f.error.message, /instances/i);
+      assert.equal((f.error as CloudError).resource, f.id);
+      const d = await destroy(ledger, p, { clusterUid: uid });
+      assert.ok(d.ok, d.failures.map((x) => x.error.message).join('; '));
+    } finally {
+      await admin.nova.setQuotas(projectId, { instances: before.instances!.limit });
+    }
+    assert.equal(total(await countTagged(quotaMember, uid)), 0);
+  });
+
+  test('octavia-api stopped mid-deploy: CloudUnavailable, then the retry converges without a duplicate', async (t) => {
+    const c = osCluster('octavia', 1, 1);
+    const uid = c.metadata.uid!;
+    const local = os.source === 'local';
+    // on a cloud of yours the API cannot be stopped: the endpoint is pointed at a closed port
+    const broken = local
+      ? member
+      : new OpenStack(
+          Session.fromCloud(memberCloud, {
+            ...TIMEOUTS,
+            endpointOverrides: { 'load-balancer': 'http://127.0.0.1:9/v2' },
+          }),
+        );
+    const graph = sub(OpenStackProvider.forCluster(member, c).plan(c), [
+      'network/nodes',
+      'subnet/nodes',
+      'loadBalancer/api',
+    ]);
+    if (local) t.after(() => octaviaApi('launch_octavia && wait_octavia').then(() => undefined));
+    const ledger = new MemoryLedger();
+    let stopping: Promise<string> | undefined;
+    const r = await deploy(graph, OpenStackProvider.forCluster(broken, c, providerOptions), ledger, {
+      retry: { maxAttempts: 2, baseDelayMs: 200 },
+      onProgress: (e) => {
+        if (local && e.id === 'network/nodes' && e.phase === 'done')
+          stopping ??= octaviaApi('stop_one octavia-api');
+      },
+    });
+    await stopping;
+    assert.equal(r.ok, false);
+    assert.equal(r.failures[0]?.id, 'loadBalancer/api', r.failures.map((f) => f.error.message).join('; '));
+    assert.equal(r.failures[0]?.reason, 'CloudUnavailable', r.failures[0]?.error.message);
+    assert.ok(r.resources['subnet/nodes'], 'what does not need octavia was made');
+
+    if (local) await octaviaApi('launch_octavia && wait_octavia');
+    const p = OpenStackProvider.forCluster(member, c, providerOptions);
+    const r2 = await deploy(graph, p, ledger, { callTimeoutMs: 600_000 });
+    assert.ok(r2.ok, r2.failures.map((f) => `${f.id}: ${f.error.message}`).join('; '));
+    assert.equal((await p.findByTags(ownershipTags(uid))).length, 3, 'one load balancer, not two');
+    const d = await destroy(ledger, p, { clusterUid: uid });
+    assert.ok(d.ok, d.failures.map((f) => f.error.message).join('; '));
+    if (!local) await broken.close();
+  });
+});
+
+describe('kaasctl server --openstack-cloud', () => {
+  test('killed -9 mid-deploy and mid-destroy: resumes from the ledger, ControlPlaneReady waits on /readyz, nothing leaks', async () => {
+    const dir = await mkdtemp(join(tmpdir(), `${RUN}-srv-`));
+    const cloudsYaml = join(dir, 'clouds.yaml');
+    const creds = memberCloud.credentials as { type: 'password'; user: { id: string }; password: string };
+    const scope = memberCloud.scope?.project as { id: string } | undefined;
+    await writeFile(
+      cloudsYaml,
+      [
+        'clouds:',
+        '  kaas-provider-test:',
+        '    auth:',
+        `      auth_url: ${memberCloud.authUrl}`,
+        `      user_id: ${creds.user.id}`,
+        `      password: ${creds.password}`,
+        ...(scope ? [`      project_id: ${scope.id}`] : []),
+        `    region_name: ${memberCloud.region ?? 'RegionOne'}`,
+        '',
+      ].join('\n'),
+      { mode: 0o600 },
+    );
+    const env = { OS_CLIENT_CONFIG_FILE: cloudsYaml };
+    const args = ['--openstack-cloud', 'kaas-provider-test'];
+    let server: KaasServer | undefined = await startKaasServer(join(dir, 'kaas'), args, env);
+    const kc = join(dir, 'kaas', 'admin.kubeconfig');
+    try {
+      const c = osCluster('srv', 1, 1);
+      const manifest = {
+        apiVersion: 'kaas.dev/v1alpha1',
+        kind: 'Cluster',
+        metadata: { name: 'srv', namespace: 'default' },
+        spec: {
+          provider: c.spec.provider,
+          controlPlane: { replicas: 1 },
+          nodePools: [{ name: 'workers', replicas: 1, diskGiB: 10 }],
+          auth: { clusterAdminRoleIds: ['admin'] },
+          credentialsRef: { name: 'os' },
+        },
+      };
+      const made = await kubectl(kc, ['apply', '-o', 'json', '-f', '-'], { input: JSON.stringify(manifest) });
+      assert.equal(made.code, 0, made.stderr);
+      const uid = (JSON.parse(made.stdout) as { metadata: { uid: string } }).metadata.uid;
+      clusters.push(uid);
+      const get = async (): Promise<{ status?: Record<string, any> } | undefined> => {
+        const r = await kubectl(kc, ['get', 'clusters.kaas.dev', 'srv', '-o', 'json']);
+        if (r.code !== 0) return /NotFound|not found/.test(r.stderr) ? undefined : { status: {} };
+        return JSON.parse(r.stdout) as { status?: Record<string, any> };
+      };
+      const until = async (what: string, ok: (c: Awaited<ReturnType<typeof get>>) => boolean, ms: number) => {
+        const deadline = Date.now() + ms;
+        for (;;) {
+          const c = await get();
+          if (ok(c)) return c;
+          if (Date.now() > deadline)
+            throw new Error(`${what}: not after ${ms} ms: ${JSON.stringify(c?.status?.conditions)}`);
+          await new Promise((r) => setTimeout(r, 1000));
+        }
+      };
+      const resources = (c: Awaited<ReturnType<typeof get>>): { phase: string }[] =>
+        c?.status?.resources ?? [];
+
+      // mid-deploy: some resources recorded, others not yet
+      await until(
+        'some resources created',
+        (x) => resources(x).filter((e) => e.phase === 'Created').length >= 3,
+        600_000,
+      );
+      server.child.kill('SIGKILL');
+      await server.stop();
+      server = await startKaasServer(join(dir, 'kaas'), args, env);
+      const ready = await until(
+        'InfrastructureReady',
+        (x) =>
+          (x?.status?.conditions ?? []).some(
+            (k: any) => k.type === 'InfrastructureReady' && k.status === 'True',
+          ),
+        900_000,
+      );
+      const cpReady = (ready?.status?.conditions ?? []).find((k: any) => k.type === 'ControlPlaneReady');
+      assert.equal(cpReady?.status, 'False');
+      assert.equal(cpReady?.reason, 'Waiting');
+      assert.match(cpReady?.message ?? '', /GET https:\/\/[\d.]+:6443\/readyz/);
+      assert.match(ready?.status?.endpoint ?? '', /^https:\/\/[\d.]+:6443$/);
+      const planned = OpenStackProvider.forCluster(member, { ...c, metadata: { ...c.metadata, uid } }).plan({
+        ...c,
+        metadata: { ...c.metadata, uid },
+      });
+      assert.equal(
+        total(await countTagged(member, uid)),
+        planned.nodes.length,
+        'one object per graph node: nothing made twice',
+      );
+
+      // mid-destroy
+      const del = await kubectl(kc, ['delete', 'clusters.kaas.dev', 'srv', '--wait=false']);
+      assert.equal(del.code, 0, del.stderr);
+      await until(
+        'destroy under way',
+        (x) => x === undefined || resources(x).length < planned.nodes.length,
+        600_000,
+      );
+      server.child.kill('SIGKILL');
+      await server.stop();
+      server = await startKaasServer(join(dir, 'kaas'), args, env);
+      await until('the Cluster gone', (x) => x === undefined, 900_000);
+      const left = await countTagged(member, uid);
+      assert.equal(total(left), 0, JSON.stringify(left));
+    } finally {
+      await server?.stop();
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+});
