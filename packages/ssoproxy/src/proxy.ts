@@ -513,6 +513,13 @@ export async function startSsoProxy(input: SsoProxyConfigInput, deps: SsoProxyDe
   };
 
   // ------------------------------------------------------------ proxying
+  // upstreams and origins come from the config: parse each once, not once per request
+  const parsedUrls = new Map<string, URL>();
+  const parsedUrl = (text: string): URL => {
+    let u = parsedUrls.get(text);
+    if (u === undefined) parsedUrls.set(text, (u = new URL(text)));
+    return u;
+  };
   const upstreamOptions = (
     route: Route,
     req: IncomingMessage,
@@ -520,14 +527,14 @@ export async function startSsoProxy(input: SsoProxyConfigInput, deps: SsoProxyDe
     s: Session,
     upgrade: boolean,
   ) => {
-    const target = new URL(route.upstream);
+    const target = parsedUrl(route.upstream);
     const headers = upstreamRequestHeaders(req.headers, {
       identity: { user: s.user, groups: s.groups, ...(s.email ? { email: s.email } : {}) },
       ...(route.passAccessToken ? { accessToken: s.accessToken } : {}),
       cookie: withoutCookies(req.headers.cookie, isOurCookie),
       clientAddress: req.socket.remoteAddress,
       proto: origin.startsWith('https:') ? 'https' : 'http',
-      host: new URL(origin).host,
+      host: parsedUrl(origin).host,
       upgrade,
     });
     headers.host = target.host;

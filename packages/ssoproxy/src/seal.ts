@@ -2,7 +2,14 @@
 // configured secrets. The first secret seals, every secret opens, so a secret can be rotated
 // without signing everyone out. The cookie's name is the additional data: a value sealed for one
 // cookie (the login state) is refused as another (the session).
-import { createCipheriv, createDecipheriv, hkdfSync, randomBytes } from 'node:crypto';
+import {
+  createCipheriv,
+  createDecipheriv,
+  createSecretKey,
+  hkdfSync,
+  randomBytes,
+  type KeyObject,
+} from 'node:crypto';
 
 const VERSION = 'v1';
 const IV_BYTES = 12;
@@ -11,14 +18,15 @@ const TAG_BYTES = 16;
 export const MIN_SECRET_LENGTH = 32;
 
 export class Sealer {
-  readonly #keys: Buffer[];
+  /** Key objects made once: building one per request showed in the proxy's profile. */
+  readonly #keys: KeyObject[];
 
   constructor(secrets: readonly string[]) {
     if (secrets.length === 0) throw new Error('cookie secrets: at least one is needed');
     this.#keys = secrets.map((s, i) => {
       if (s.length < MIN_SECRET_LENGTH)
         throw new Error(`cookie secrets[${i}]: must be at least ${MIN_SECRET_LENGTH} characters`);
-      return Buffer.from(hkdfSync('sha256', s, 'kaas-sso-proxy', 'cookie-seal-v1', 32));
+      return createSecretKey(Buffer.from(hkdfSync('sha256', s, 'kaas-sso-proxy', 'cookie-seal-v1', 32)));
     });
   }
 

@@ -52,6 +52,22 @@ describe('SessionCodec', () => {
     assert.deepEqual((await codec.decode(valueOf(e.setCookie)))?.session, s);
   });
 
+  test('a cookie opened once is not trusted again after sign-out or expiry (the opened-value cache)', async () => {
+    const { codec, store, clock } = setup();
+    const s = session();
+    const value = valueOf((await codec.encode(s)).setCookie);
+    assert.deepEqual((await codec.decode(value))?.session, s);
+    assert.deepEqual((await codec.decode(value))?.session, s, 'the second look comes from the cache');
+    await store.revoke(s.id, s.expiresAtMs);
+    assert.equal(await codec.decode(value), undefined, 'signed out: refused though cached');
+    const t = session();
+    const other = valueOf((await codec.encode(t)).setCookie);
+    assert.ok(await codec.decode(other));
+    clock.t = t.expiresAtMs;
+    assert.equal(await codec.decode(other), undefined, 'expired: refused though cached');
+    assert.equal(await codec.decode(other.slice(0, -2) + 'AA'), undefined, 'a tampered value opens nothing');
+  });
+
   test('a session too big for a cookie goes server-side; the cookie holds a sealed reference', async () => {
     const { codec, store } = setup();
     const s = session(Array.from({ length: 200 }, (_, i) => `role-${i}-${'x'.repeat(20)}`));

@@ -125,8 +125,17 @@ export interface Encoded {
   serverSide: boolean;
 }
 
+/** Opened cookie values kept, newest last (a Map keeps insertion order). */
+const DECODED_CACHE_ENTRIES = 4096;
+
 export class SessionCodec {
   readonly #o: SessionCodecOptions;
+  /**
+   * Cookie value -> the session sealed in it. A sealed value always opens to the same session, so
+   * what is cached is only the decryption and the parse (most of a proxied request's own CPU);
+   * expiry and revocation are still checked on every request.
+   */
+  readonly #opened = new Map<string, Session>();
 
   constructor(o: SessionCodecOptions) {
     this.#o = o;
@@ -159,6 +168,8 @@ export class SessionCodec {
   async decode(value: string | undefined): Promise<{ session: Session; serverSide: boolean } | undefined> {
     if (!value) return undefined;
     const o = this.#o;
+    const cached = this.#opened.get(value);
+    if (cached !== undefined) return this.#live(cached);
     const text = o.sealer.open(o.cookieName, value);
     if (text === undefined) return undefined;
     let payload: Sealed;
@@ -172,8 +183,15 @@ export class SessionCodec {
       return s && s.expiresAtMs > o.now() ? { session: s, serverSide: true } : undefined;
     }
     const s = payload.s;
-    if (!s || typeof s.id !== 'string' || s.expiresAtMs <= o.now()) return undefined;
-    if (await o.store.isRevoked(s.id)) return undefined;
+    if (!s || typeof s.id !== 'string') return undefined;
+    if (this.#opened.size >= DECODED_CACHE_ENTRIES) this.#opened.delete(this.#opened.keys().next().value!);
+    this.#opened.set(value, s);
+    return this.#live(s);
+  }
+
+  async #live(s: Session): Promise<{ session: Session; serverSide: boolean } | undefined> {
+    if (s.expiresAtMs <= this.#o.now()) return undefined;
+    if (await this.#o.store.isRevoked(s.id)) return undefined;
     return { session: s, serverSide: false };
   }
 
