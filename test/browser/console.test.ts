@@ -333,8 +333,10 @@ describe('the console in Chromium', { concurrency: false }, () => {
       await page.goto(`${server.url}${path}`);
       await page.getByRole('heading', { level: 1 }).first().waitFor();
       assert.ok((await overflowPx()) <= 0, `${path} scrolls sideways at 390x844`);
+      await shot(
+        path === '/console/' ? 'fleet-390' : path.includes('/c/') ? 'cluster-390' : 'create-form-390',
+      );
     }
-    await shot('fleet-390');
     await page.setViewportSize({ width: 1280, height: 720 });
   });
 

@@ -2,7 +2,7 @@
 // only from @kaas/api: its schemas would bring zod into the bundle.
 import type { ClusterCondition, ClusterInput, LedgerEntry } from '@kaas/api';
 import { stringify } from 'yaml';
-import type { KObject } from './watch.ts';
+import type { KObject } from './types.ts';
 
 export const clustersPath = '/apis/kaas.dev/v1alpha1/clusters';
 export const clusterPath = (namespace: string, name: string) =>

@@ -2,26 +2,9 @@
 // with a fetch stream. Dropped connections reconnect from the last version seen (with backoff);
 // a 410 Gone (version compacted) or an ERROR event lists again.
 import { errorOf, loginUrl, type ApiError } from './api.ts';
+import type { KObject } from './types.ts';
 
-export interface KMeta {
-  name: string;
-  namespace?: string;
-  uid?: string;
-  resourceVersion?: string;
-  creationTimestamp?: string;
-  deletionTimestamp?: string;
-  labels?: Record<string, string>;
-  annotations?: Record<string, string>;
-  generation?: number;
-  ownerReferences?: { kind: string; name: string }[];
-}
-
-export interface KObject {
-  apiVersion?: string;
-  kind?: string;
-  metadata: KMeta;
-  [field: string]: unknown;
-}
+export type { KMeta, KObject } from './types.ts';
 
 interface KList {
   metadata: { resourceVersion?: string };
