@@ -327,6 +327,23 @@ describe('the console in Chromium', { concurrency: false }, () => {
     await shot('sso-landing');
   });
 
+  test('a lost session goes back through sign-in to the page the user was on', async () => {
+    await page.goto(`${server.url}/console/c/default/demo?view=pods`);
+    await page.getByRole('heading', { name: 'Pods' }).waitFor();
+    // the console's session cookie gone (as when the session expires): the next call is a 401
+    const names = (await browser.context.cookies())
+      .map((c) => c.name)
+      .filter((n) => n.includes('kaas_console'));
+    assert.ok(names.length, 'no console session cookie');
+    for (const name of names) await browser.context.clearCookies({ name });
+    await page.getByRole('link', { name: 'Nodes', exact: true }).click();
+    // the issuer still knows the browser: no password, straight back to the same view
+    await page.waitForURL(`${server.url}/console/c/default/demo?view=nodes`, { timeout: 60_000 });
+    await page.getByRole('heading', { name: 'Nodes' }).waitFor();
+    const session = await page.request.get(`${server.url}/console/api/session`);
+    assert.equal(session.status(), 200);
+  });
+
   test('no layout break at 390x844', async () => {
     await page.setViewportSize({ width: 390, height: 844 });
     for (const path of ['/console/', '/console/create', '/console/c/default/demo']) {
