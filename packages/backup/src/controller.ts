@@ -501,6 +501,10 @@ export function addBackupControllers(o: BackupControllerOptions): { running: () 
       );
       for (const b of expired)
         await client.delete(ref('Backup', namespace, b.metadata.name!)).catch(ignoreNotFound);
+      if (expired.length)
+        await patchStatus('BackupSchedule', namespace, name, {
+          deleted: expired.map((b) => b.metadata.name!).slice(0, 100),
+        });
       if (s.spec.paused) return;
       const last = s.status?.lastScheduleTime ? Date.parse(s.status.lastScheduleTime) : 0;
       const due = last + everyMs;
@@ -521,7 +525,6 @@ export function addBackupControllers(o: BackupControllerOptions): { running: () 
       await patchStatus('BackupSchedule', namespace, name, {
         lastBackup: backupName,
         lastScheduleTime: new Date(t).toISOString(),
-        ...(expired.length ? { deleted: expired.map((b) => b.metadata.name!) } : {}),
       });
       return { requeueAfterMs: everyMs };
     },
