@@ -196,6 +196,36 @@ describe('the console in Chromium', { concurrency: false }, () => {
     await shot('fleet');
   });
 
+  test('a cluster made elsewhere appears without a reload, with its coded error', async () => {
+    const manifest = join(dir, 'third.yaml');
+    await writeFile(
+      manifest,
+      [
+        'apiVersion: kaas.dev/v1alpha1',
+        'kind: Cluster',
+        'metadata: { name: third, namespace: default }',
+        'spec:',
+        '  provider: { type: eks, eks: { region: us-east-1 } }',
+        '  credentialsRef: { name: aws-credentials }',
+        '  nodePools: [{ name: workers, replicas: 1 }]',
+        '  auth: { clusterAdminRoleIds: [cluster-admins] }',
+        '',
+      ].join('\n'),
+    );
+    const made = await run('kubectl', ['--kubeconfig', adminKubeconfig, 'apply', '-f', manifest], {});
+    assert.equal(made.code, 0, made.stderr);
+    // this build has no EKS provider: the reconciler says so with a coded reason
+    const row = page.getByRole('row').filter({ has: page.getByRole('link', { name: 'third', exact: true }) });
+    await row.getByText('InvalidSpec', { exact: true }).waitFor({ timeout: waitMs });
+    assert.match((await row.textContent()) ?? '', /eks/);
+    await page.getByLabel('Filter').fill('invalidspec');
+    await page
+      .getByTestId('fleet-count')
+      .filter({ hasText: /^1 clusters, 0 Ready/ })
+      .waitFor();
+    await page.getByLabel('Filter').fill('');
+  });
+
   test('the keyboard reaches the create button: Tab, then Enter opens the form', async () => {
     await page.goto(`${server.url}/console/`);
     await page.getByRole('link', { name: 'demo', exact: true }).waitFor();
@@ -336,9 +366,17 @@ describe('the console in Chromium', { concurrency: false }, () => {
       .filter((n) => n.includes('kaas_console'));
     assert.ok(names.length, 'no console session cookie');
     for (const name of names) await browser.context.clearCookies({ name });
+    const back = `${server.url}/console/c/default/demo?view=nodes`;
+    const toLogin = page.waitForRequest((r) => r.url().includes('/console/login?return='));
+    // the issuer still knows the browser: no password, straight back to the same view (a page load)
+    const landed = page.waitForResponse((r) => r.url() === back && r.request().isNavigationRequest(), {
+      timeout: 60_000,
+    });
     await page.getByRole('link', { name: 'Nodes', exact: true }).click();
-    // the issuer still knows the browser: no password, straight back to the same view
-    await page.waitForURL(`${server.url}/console/c/default/demo?view=nodes`, { timeout: 60_000 });
+    const req = await toLogin;
+    assert.equal(new URL(req.url()).searchParams.get('return'), '/console/c/default/demo?view=nodes');
+    await landed;
+    await page.waitForLoadState('load');
     await page.getByRole('heading', { name: 'Nodes' }).waitFor();
     const session = await page.request.get(`${server.url}/console/api/session`);
     assert.equal(session.status(), 200);
