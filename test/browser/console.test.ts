@@ -276,6 +276,36 @@ describe('the console in Chromium', { concurrency: false }, () => {
     await shot('cluster');
   });
 
+  test('destroying lists the cloud objects and needs the name typed', async () => {
+    await page.getByRole('button', { name: 'Destroy second…' }).click();
+    const ledger = page.getByRole('list').filter({ hasText: 'server/' });
+    await ledger.waitFor();
+    assert.ok(
+      (await ledger.getByRole('listitem').count()) >= 3,
+      'the ledger lists fewer than 3 cloud objects',
+    );
+    const destroy = page.getByRole('button', { name: 'Destroy second', exact: true });
+    assert.equal(await destroy.isDisabled(), true);
+    await page.getByLabel(/Type the cluster name/).fill('secon');
+    assert.equal(await destroy.isDisabled(), true);
+    await page.getByLabel(/Type the cluster name/).fill('second');
+    await destroy.click();
+    await page.waitForURL(`${server.url}/console/`);
+    await page.getByRole('link', { name: 'demo', exact: true }).waitFor();
+    // gone from the fleet and from the API once the controller has deleted what it made
+    await page
+      .getByRole('link', { name: 'second', exact: true })
+      .waitFor({ state: 'detached', timeout: waitMs });
+    await until('the Cluster to be gone', async () => {
+      const r = await run(
+        'kubectl',
+        ['--kubeconfig', adminKubeconfig, 'get', 'clusters.kaas.dev', 'second'],
+        {},
+      );
+      return r.code !== 0 && /NotFound|not found/.test(r.stderr) ? true : undefined;
+    });
+  });
+
   test("a pod's YAML opens from the cluster's pods", async () => {
     await page.goto(`${server.url}/console/c/default/demo?view=pods`);
     const table = page.getByRole('table');
