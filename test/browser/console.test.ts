@@ -377,6 +377,12 @@ describe('the console in Chromium', { concurrency: false }, () => {
 
   test('Prometheus opens through the SSO proxy without a second sign-in', async () => {
     await page.goto(`${server.url}/console/c/default/demo?view=managed`);
+    // the managed services' health, from the controller's report
+    await page
+      .getByRole('listitem')
+      .filter({ hasText: 'monitoring' })
+      .getByText('healthy', { exact: true })
+      .waitFor({ timeout: waitMs });
     const link = page.getByRole('link', { name: 'Open prometheus' });
     const href = (await link.getAttribute('href')) ?? '';
     assert.equal(href, `https://127.0.0.1:${proxyPort}/prometheus/`);
