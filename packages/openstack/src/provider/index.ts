@@ -19,4 +19,6 @@ export {
 export type { OpenStackPlanOptions } from './plan.ts';
 export { preflight, quotaRequests, shortfalls, servicesFor } from './preflight.ts';
 export { encodeTag, encodeTags, decodeTags, tagsToText, tagsFromText } from './tags.ts';
-export { serverUserData } from './userData.ts';
+export { serverUserData, nodeUserData, initServerId, type ClusterBootstrap } from './userData.ts';
+// what a caller of the `bootstrap` option generates once per cluster (../bootstrap/secrets.ts)
+export { newBootstrapToken, newCertificateKey } from '../bootstrap/index.ts';

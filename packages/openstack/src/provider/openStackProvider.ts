@@ -36,7 +36,7 @@ import { planOpenStackCluster, kubernetesApiPort, type OpenStackPlanOptions } fr
 import { preflight } from './preflight.ts';
 import { carries, decodeTags, encodeTags, tagsFromText, tagsToText } from './tags.ts';
 import { serialNova } from './serialNova.ts';
-import { serverUserData } from './userData.ts';
+import { nodeUserData, serverUserData, type ClusterBootstrap } from './userData.ts';
 
 export interface OpenStackProviderOptions extends OpenStackPlanOptions {
   /** The operator's project (kaasctl server --openstack-cloud): never a user's credentials. */
@@ -49,6 +49,13 @@ export interface OpenStackProviderOptions extends OpenStackPlanOptions {
   waitTimeoutMs?: number;
   /** First interval of those waits (default 500 ms, growing to 5 s). */
   pollMs?: number;
+  /**
+   * The cluster's shared node bootstrap values (secrets, TokenReview webhook, CCM credentials),
+   * asked for before each server is created: with it servers get the real node bootstrap
+   * (userData.ts). Without it they get a stub that names the node and no more, which is what the
+   * provider conformance tests use: such servers never become Kubernetes nodes.
+   */
+  bootstrap?: (cluster: Cluster) => Promise<ClusterBootstrap>;
 }
 
 const metadataKey = (key: string): string => key.replaceAll('/', ':');
@@ -124,6 +131,7 @@ export class OpenStackProvider implements Provider {
   readonly planOptions: OpenStackPlanOptions;
   readonly waitTimeoutMs: number;
   readonly pollMs: number;
+  readonly bootstrap: ((cluster: Cluster) => Promise<ClusterBootstrap>) | undefined;
   #externalNetwork: Promise<Network> | undefined;
   #flavors = new Map<string, Promise<Flavor | undefined>>();
   #zones = new Map<string, Promise<Zone | undefined>>();
@@ -143,6 +151,7 @@ export class OpenStackProvider implements Provider {
     };
     this.waitTimeoutMs = opts.waitTimeoutMs ?? 600_000;
     this.pollMs = opts.pollMs ?? 500;
+    this.bootstrap = opts.bootstrap;
   }
 
   /** A provider for one Cluster, with its spec.provider.openstack settings. */
@@ -545,7 +554,7 @@ export class OpenStackProvider implements Provider {
         ...(bootVolume ? { bootVolumeId: bootVolume.cloudId } : {}),
         networks: [{ uuid: subnet.network_id }],
         securityGroups: spec.securityGroups.map((s) => this.#input(inputs, node, s).cloudId),
-        userData: serverUserData(this.cluster, spec),
+        userData: await this.#userData(node, inputs, subnet),
         metadata: serverMetadata(tags, { 'kaas.dev/role': spec.role, 'kaas.dev/pool': spec.pool }),
         tags: encodeTags(tags),
         ...(spec.serverGroup ? { serverGroupId: this.#input(inputs, node, spec.serverGroup).cloudId } : {}),
@@ -568,6 +577,23 @@ export class OpenStackProvider implements Provider {
       }
     }
     return { cloudId: server.id, outputs, adopted };
+  }
+
+  /** The real node bootstrap when the provider has a ClusterBootstrap, else the stub. */
+  async #userData(
+    node: GraphNodeOf<'server'>,
+    inputs: Inputs,
+    subnet: { id: string; network_id: string },
+  ): Promise<string> {
+    if (this.bootstrap === undefined || this.cluster === undefined)
+      return serverUserData(this.cluster, node.spec);
+    const bootstrap = await this.bootstrap(this.cluster);
+    const external = await this.externalNetwork();
+    return nodeUserData(this.cluster, node, inputs, bootstrap, {
+      networkId: subnet.network_id,
+      subnetId: subnet.id,
+      floatingNetworkId: external.id,
+    });
   }
 
   async #portOf(target: ObservedResource): Promise<string> {

@@ -209,7 +209,10 @@ export function planOpenStackCluster(cluster: Cluster, opts: OpenStackPlanOption
       const serverId = ids.server(p.pool, i);
       const nodeName = nodeNameOf(cluster, p.pool, i);
       const loadBalancers = cp ? [ids.apiLoadBalancer] : [];
-      const dependsOn = [ids.subnet, ids.router, sg, group, ...loadBalancers];
+      // every server's user data needs the API LB's VIP (the kubeadm endpoint), workers too though
+      // they are not its members; the control plane's also the API floating IP (a certificate SAN)
+      const endpoint = cp ? [ids.apiLoadBalancer, ids.apiFloatingIp] : [ids.apiLoadBalancer];
+      const dependsOn = [ids.subnet, ids.router, sg, group, ...endpoint];
       let bootVolume: ResourceId | undefined;
       if (rootVolumes) {
         bootVolume = ids.volume(p.pool, i);
