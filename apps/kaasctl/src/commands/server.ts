@@ -38,6 +38,10 @@ export function serverCommand(): Command {
       '--openstack-cloud <name>',
       "build openstack Clusters in this clouds.yaml cloud: the operator's own project (users' credentials are never used)",
     )
+    .option(
+      '--openstack-ccm-cloud <name>',
+      "the clouds.yaml cloud (an application credential, never a password) the openstack Clusters' nodes' cloud controller manager uses",
+    )
     .addHelpText(
       'after',
       `
@@ -78,6 +82,7 @@ Environment:
         ssoProxyPort?: string;
         consoleSessionTtl?: string;
         openstackCloud?: string;
+        openstackCcmCloud?: string;
       }) => {
         process.exitCode = await runServer(opts);
       },

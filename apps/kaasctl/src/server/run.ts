@@ -22,6 +22,8 @@ export interface ServerFlags {
   tokenCacheTtl?: string;
   /** clouds.yaml cloud that openstack Clusters are built in (the operator's project) */
   openstackCloud?: string;
+  /** clouds.yaml cloud (an application credential) the openstack Clusters' nodes' CCM uses */
+  openstackCcmCloud?: string;
   /** run the SSO proxy in this process (docs/sso-proxy.md, "Under kaasctl server") */
   ssoProxyConfig?: string;
   ssoProxyPort?: string;
@@ -200,10 +202,17 @@ export async function runServer(flags: ServerFlags, signal?: AbortSignal): Promi
     import('@kaas/localcluster'),
     import('@kaas/providers/local'),
   ]);
-  const openstack = flags.openstackCloud
-    ? (await import('./openstack.ts')).openStackProviders(flags.openstackCloud, process.env)
-    : undefined;
   const manager = new Manager({ server, kv, log, leaderElection: flags.storage === 'etcd' });
+  const openstack = flags.openstackCloud
+    ? (await import('./openstack.ts')).openStackProviders({
+        cloudName: flags.openstackCloud,
+        ...(flags.openstackCcmCloud ? { ccmCloudName: flags.openstackCcmCloud } : {}),
+        env: process.env,
+        client: manager.client,
+        kaasCa: pki.ca,
+        kaasUrl: url,
+      })
+    : undefined;
   const cloud = await LocalCloud.open({ store: kv });
   const clusters = addClusterController({
     manager,

@@ -139,7 +139,7 @@ test('user data: #cloud-config with a kubeadm config that conforms and points at
 test('kubeadm init on control-plane-0 only; every other server joins, the control plane as such', () => {
   assert.equal(initServerId, 'server/control-plane-0');
   for (const r of rendered) {
-    const isInit = r.id === initServerId;
+    const isInit: boolean = r.id === initServerId;
     assert.equal(kinds(r).includes('InitConfiguration'), isInit, r.id);
     assert.equal(kinds(r).includes('JoinConfiguration'), !isInit, r.id);
     // only the init node writes the cluster CA's key
