@@ -203,16 +203,27 @@ export async function runServer(flags: ServerFlags, signal?: AbortSignal): Promi
     import('@kaas/providers/local'),
   ]);
   const manager = new Manager({ server, kv, log, leaderElection: flags.storage === 'etcd' });
-  const openstack = flags.openstackCloud
-    ? (await import('./openstack.ts')).openStackProviders({
-        cloudName: flags.openstackCloud,
-        ...(flags.openstackCcmCloud ? { ccmCloudName: flags.openstackCcmCloud } : {}),
-        env: process.env,
-        client: manager.client,
-        kaasCa: pki.ca,
-        kaasUrl: url,
-      })
-    : undefined;
+  let openstack;
+  try {
+    openstack = flags.openstackCloud
+      ? (await import('./openstack.ts')).openStackProviders({
+          cloudName: flags.openstackCloud,
+          ...(flags.openstackCcmCloud ? { ccmCloudName: flags.openstackCcmCloud } : {}),
+          env: process.env,
+          client: manager.client,
+          kaasCa: pki.ca,
+          kaasUrl: url,
+        })
+      : undefined;
+  } catch (e) {
+    // a bad clouds.yaml (or a password as --openstack-ccm-cloud): say so and stop, not serve on
+    console.error(`error: ${(e as Error).message}`);
+    await web.close();
+    auth.close();
+    await server.close();
+    await kv.close();
+    return 2;
+  }
   const cloud = await LocalCloud.open({ store: kv });
   const clusters = addClusterController({
     manager,
