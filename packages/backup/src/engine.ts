@@ -79,15 +79,15 @@ const defaults = { partBytes: 16 * 1024 * 1024, concurrency: 4, objectsPerChunk:
 async function pool<T>(
   items: readonly T[],
   n: number,
-  fn: (t: T, i: number) => Promise<void>,
+  fn: (t: T, i: number, worker: number) => Promise<void>,
 ): Promise<void> {
   let next = 0;
   let failed: { e: unknown } | undefined;
-  const worker = async () => {
+  const worker = async (_: unknown, w: number) => {
     while (failed === undefined && next < items.length) {
       const i = next++;
       try {
-        await fn(items[i]!, i);
+        await fn(items[i]!, i, w);
       } catch (e) {
         failed ??= { e };
       }
@@ -191,12 +191,14 @@ async function uploadFile(
   size: number,
   key: string,
   progress: (n: number) => void,
+  /** this worker's part buffer, reused file after file: memory stays at workers x partBytes */
+  part: Buffer,
 ): Promise<string> {
   const hash = createHash('sha256');
   const fh = await open(abs, 'r');
   try {
     if (size <= o.partBytes) {
-      const buf = Buffer.alloc(size);
+      const buf = part.subarray(0, size);
       let off = 0;
       while (off < size) {
         const { bytesRead } = await fh.read(buf, off, size - off, off);
@@ -212,7 +214,7 @@ async function uploadFile(
     const uploadId = await o.s3.createMultipartUpload(key);
     try {
       const etags: string[] = [];
-      const buf = Buffer.alloc(o.partBytes);
+      const buf = part;
       let pos = 0;
       for (;;) {
         o.signal?.throwIfAborted();
@@ -336,16 +338,24 @@ export async function runBackup(opts: EngineOptions, req: BackupRequest): Promis
   const jobs = plan.flatMap((p, v) => p.files.map((f, i) => ({ p, v, f, i })));
   for (const p of plan) p.vol.files = new Array<ArchivedFile>(p.files.length);
   let lastReport = 0;
-  await pool(jobs, o.concurrency, async ({ p, v, f, i }) => {
+  const parts = Array.from({ length: o.concurrency }, () => Buffer.allocUnsafe(o.partBytes));
+  await pool(jobs, o.concurrency, async ({ p, v, f, i }, _, worker) => {
     o.signal?.throwIfAborted();
     const k = keys.file(req.root, v, i);
-    const digest = await uploadFile(o, f.abs, f.size, k, (n) => {
-      bytesDone += n;
-      if (Date.now() - lastReport > 500) {
-        lastReport = Date.now();
-        report('volumes');
-      }
-    });
+    const digest = await uploadFile(
+      o,
+      f.abs,
+      f.size,
+      k,
+      (n) => {
+        bytesDone += n;
+        if (Date.now() - lastReport > 500) {
+          lastReport = Date.now();
+          report('volumes');
+        }
+      },
+      parts[worker]!,
+    );
     p.vol.files[i] = { path: f.path, size: f.size, mode: f.mode, sha256: digest, key: k };
   });
   report('volumes');
