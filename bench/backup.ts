@@ -4,7 +4,7 @@
 // the controller runs. Prints wall time, throughput and the process's peak RSS.
 import { mkdir, rm, mkdtemp, open } from 'node:fs/promises';
 import { randomBytes } from 'node:crypto';
-import { tmpdir } from 'node:os';
+import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ApiServer, openStore } from '@kaas/apiserver';
 import { InProcessClient } from '@kaas/controllers';
@@ -73,6 +73,10 @@ export async function backupBench(
     say(
       `setup: ${opts.objects} ConfigMaps and ${opts.files} files of ${opts.fileMiB} MiB (${(bytes / 2 ** 30).toFixed(2)} GiB) in ${((Date.now() - t) / 1000).toFixed(1)} s`,
     );
+    const rssAfterSetup = (process.resourceUsage().maxRSS / 1024).toFixed(0);
+    say(
+      `peak RSS after setup (API server, SQLite and 10,000 objects in this process, before any backup): ${rssAfterSetup} MiB; load average ${loadavg()[0]!.toFixed(1)}`,
+    );
     const common = { server, s3: swift.s3, dataDir: dir };
     const root = backupRoot('bench', 'default', 'b1');
     const rss = () => (process.resourceUsage().maxRSS / 1024).toFixed(0);
@@ -105,7 +109,9 @@ export async function backupBench(
     say(
       `restore-verify: ${v.objectsCompared} objects and ${v.filesCompared} files compared, ${v.differences.length} differences, in ${s.toFixed(1)} s (wall, scratch cluster deleted); peak RSS ${rss()} MiB`,
     );
-    say('machine shared with other agents while measured: figures are upper bounds for a quiet machine');
+    say(
+      `machine shared with other agents while measured (load average ${loadavg()[0]!.toFixed(1)} at the end): figures are upper bounds for a quiet machine; RSS is the whole process's (server + store + engine)`,
+    );
   } finally {
     await server.close().catch(() => undefined);
     await kv.close();

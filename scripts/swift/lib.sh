@@ -1,3 +1,4 @@
+# shellcheck shell=bash
 # Settings and helpers of scripts/swift/ (install.sh, start.sh, stop.sh). Sourced, never run.
 #
 #   KAAS_SWIFT_STATE_DIR  configs, rings, data, pids, logs (default /var/lib/kaas-swift)
@@ -16,9 +17,9 @@ PORT_ACCOUNT=$((PORT_PROXY + 1))
 PORT_CONTAINER=$((PORT_PROXY + 2))
 PORT_OBJECT=$((PORT_PROXY + 3))
 # tempauth's account:user and key are the S3 access key id and secret (test only, loopback only)
-S3_ACCESS_KEY="kaas:backup"
+export S3_ACCESS_KEY="kaas:backup"
 S3_SECRET_KEY="kaas-backup-secret"
-SERVERS="account container object proxy"
+export SERVERS="account container object proxy"
 
 log() { echo "swift: $*" >&2; }
 
@@ -32,7 +33,7 @@ wait_for_dpkg() {
   done
 }
 
-config_hash() { cat "$(dirname "${BASH_SOURCE[0]}")/lib.sh" | sha256sum | cut -c1-16; }
+config_hash() { sha256sum < "$(dirname "${BASH_SOURCE[0]}")/lib.sh" | cut -c1-16; }
 
 pid_alive() { [ -f "$PID_DIR/$1.pid" ] && kill -0 "$(cat "$PID_DIR/$1.pid")" 2> /dev/null; }
 
@@ -119,7 +120,7 @@ use = egg:swift#dlo
 CONF
   # rings: partition power 6, one replica, one device
   (
-    cd "$CONF_DIR"
+    cd "$CONF_DIR" || exit 1
     for s in account container object; do
       case $s in account) port=$PORT_ACCOUNT ;; container) port=$PORT_CONTAINER ;; object) port=$PORT_OBJECT ;; esac
       rm -f "$s.builder" "$s.ring.gz"
