@@ -466,10 +466,25 @@ describe('kaasctl server --openstack-cloud', () => {
     const cloudsYaml = join(dir, 'clouds.yaml');
     const creds = memberCloud.credentials as { type: 'password'; user: { id: string }; password: string };
     const scope = memberCloud.scope?.project as { id: string } | undefined;
+    // the nodes' cloud controller manager gets an application credential of its own, never the
+    // operator's password (kaasctl server --openstack-ccm-cloud refuses anything else)
+    const tok = await member.session.token();
+    const ks = new KeystoneAdmin(member.session.keystone, async () => tok.token);
+    const ccm = await ks.createApplicationCredential(tok.token, tok.user.id, { name: `${RUN}-ccm` });
+    cleanups.unshift(async () =>
+      ks.deleteApplicationCredential(tok.token, tok.user.id, ccm.id).catch(() => undefined),
+    );
     await writeFile(
       cloudsYaml,
       [
         'clouds:',
+        '  kaas-ccm-test:',
+        '    auth_type: v3applicationcredential',
+        '    auth:',
+        `      auth_url: ${memberCloud.authUrl}`,
+        `      application_credential_id: ${ccm.id}`,
+        `      application_credential_secret: ${ccm.secret}`,
+        `    region_name: ${memberCloud.region ?? 'RegionOne'}`,
         '  kaas-provider-test:',
         '    auth:',
         `      auth_url: ${memberCloud.authUrl}`,
@@ -482,7 +497,7 @@ describe('kaasctl server --openstack-cloud', () => {
       { mode: 0o600 },
     );
     const env = { OS_CLIENT_CONFIG_FILE: cloudsYaml };
-    const args = ['--openstack-cloud', 'kaas-provider-test'];
+    const args = ['--openstack-cloud', 'kaas-provider-test', '--openstack-ccm-cloud', 'kaas-ccm-test'];
     let server: KaasServer | undefined = await startKaasServer(join(dir, 'kaas'), args, env);
     const kc = join(dir, 'kaas', 'admin.kubeconfig');
     try {
