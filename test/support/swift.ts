@@ -82,7 +82,18 @@ export async function swiftForTests(): Promise<SwiftForTests> {
     new S3Client({ endpoint, bucket, region, credentials: creds });
   const bucket = `kaas-test-${pid}-${randomBytes(3).toString('hex')}`;
   const s3 = client(bucket);
-  await s3.createBucket();
+  // the proxy can answer before its account and container servers do (500/503 for a few seconds
+  // after a start, seen once in a CI run): retry the first write for up to 30 s
+  for (let started = Date.now(); ;) {
+    try {
+      await s3.createBucket();
+      break;
+    } catch (e) {
+      const status = (e as { status?: number }).status ?? 0;
+      if (status < 500 || Date.now() - started > 30_000) throw e;
+      await new Promise((r) => setTimeout(r, 500));
+    }
+  }
   return {
     endpoint,
     region,
