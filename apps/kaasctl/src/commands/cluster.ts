@@ -107,11 +107,29 @@ out, 2 usage, 3 the file is invalid (nothing created), 4 the management API is u
               console.log(`${obj.kind}/${obj.metadata.name} created`);
             } catch (e) {
               if ((e as { code?: number }).code !== 409) throw e;
-              const current = await api.read(spec as Parameters<typeof api.read>[0]);
-              await api.replace({
-                ...spec,
-                metadata: { ...spec.metadata, resourceVersion: current.metadata?.resourceVersion },
-              });
+              // The file is the source of truth for the spec, labels and annotations it names; what
+              // the server keeps in metadata (finalizers, annotations of requested operations) stays.
+              // The controllers write the object too, so a conflict is re-read and retried.
+              for (let attempt = 1; ; attempt++) {
+                const current = (await api.read(
+                  spec as Parameters<typeof api.read>[0],
+                )) as k8s.KubernetesObject & Record<string, unknown>;
+                const meta = current.metadata ?? {};
+                try {
+                  await api.replace({
+                    ...current,
+                    ...spec,
+                    metadata: {
+                      ...meta,
+                      labels: { ...meta.labels, ...spec.metadata?.labels },
+                      annotations: { ...meta.annotations, ...spec.metadata?.annotations },
+                    },
+                  });
+                  break;
+                } catch (err) {
+                  if ((err as { code?: number }).code !== 409 || attempt >= 5) throw err;
+                }
+              }
               console.log(`${obj.kind}/${obj.metadata.name} updated`);
             }
           }
