@@ -387,6 +387,8 @@ describe('the OpenStack provider on real services', () => {
       'router/main',
       'securityGroup/workers',
       'serverGroup/workers',
+      // workers depend on the API load balancer (its VIP is their kubeadm join endpoint)
+      'loadBalancer/api',
       'server/workers-0',
       'server/workers-1',
     ]);
