@@ -12,7 +12,9 @@ bash scripts/install-test-deps.sh
 
 echo "== format";     prettier --check . --log-level warn
 echo "== lint";       eslint --max-warnings=0 .
-echo "== typecheck";  tsc -p tsconfig.json --noEmit && tsc -p apps/console/tsconfig.json --noEmit
+# two commands, not `a && b`: under set -e a failure on the left of && would not stop the run
+echo "== typecheck";  tsc -p tsconfig.json --noEmit
+tsc -p apps/console/tsconfig.json --noEmit
 echo "== console build (when apps/console/dist is missing or stale)"
 node scripts/console-build.ts
 echo "== tests"

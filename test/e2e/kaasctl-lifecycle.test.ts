@@ -146,7 +146,10 @@ test('deploy bootstrap.yaml, use it with kubectl, survive kill -9 mid-deploy, de
   assert.equal(resumed.code, 0, resumed.stderr);
   const resumedObj = await read('second');
   // a second deploy of the same file updates the spec and keeps what the server holds in metadata
-  assert.ok(resumedObj.metadata.finalizers?.length, 'the controller finalizer survives a re-deploy');
+  assert.ok(
+    (resumedObj.metadata as { finalizers?: string[] }).finalizers?.length,
+    'the controller finalizer survives a re-deploy',
+  );
   const ledger = resumedObj.status!.resources!;
   assert.equal(ledger.length, 18);
   assert.equal(new Set(ledger.map((e) => e.id)).size, 18, 'one cloud resource per entry');
