@@ -26,7 +26,7 @@ async function rangeAll(kv: KVStore, prefix: string): Promise<KeyValue[]> {
 }
 
 /** Writes `value` at `key` whatever is there (create, else compare-and-swap on what was read). */
-async function put(kv: KVStore, key: string, value: string): Promise<void> {
+export async function put(kv: KVStore, key: string, value: string): Promise<void> {
   for (let attempt = 0; attempt < 8; attempt++) {
     const { kv: cur } = await kv.get(key);
     try {
@@ -41,7 +41,8 @@ async function put(kv: KVStore, key: string, value: string): Promise<void> {
   throw new Error(`${key}: too many concurrent writers`);
 }
 
-async function del(kv: KVStore, key: string): Promise<boolean> {
+/** Deletes `key`; false when it was not there. */
+export async function del(kv: KVStore, key: string): Promise<boolean> {
   try {
     await kv.delete(key);
     return true;

@@ -4,8 +4,9 @@
 // no Kubernetes API reaches it. Expiry is checked on every read and swept periodically (the KV
 // has no TTLs of its own).
 import type { KVStore, KeyValue } from '@kaas/apiserver';
-import { ConflictError, KeyExistsError, KeyNotFoundError } from '@kaas/apiserver';
 import type { Adapter, AdapterFactory, AdapterPayload } from 'oidc-provider';
+import { ConflictError, KeyNotFoundError } from '@kaas/apiserver';
+import { del, put } from './kvstores.ts';
 
 export const oidcStatePrefix = '/kaas/auth/oidc/state/';
 const recordsPrefix = `${oidcStatePrefix}records/`;
@@ -35,29 +36,6 @@ interface IndexEntry {
 }
 
 const seg = (s: string) => encodeURIComponent(s);
-
-async function put(kv: KVStore, key: string, value: string): Promise<void> {
-  for (let attempt = 0; attempt < 8; attempt++) {
-    const { kv: cur } = await kv.get(key);
-    try {
-      if (!cur) await kv.create(key, value);
-      else await kv.update(key, value, cur.modRevision);
-      return;
-    } catch (e) {
-      if (!(e instanceof KeyExistsError || e instanceof ConflictError || e instanceof KeyNotFoundError))
-        throw e;
-    }
-  }
-  throw new Error(`${key}: too many concurrent writers`);
-}
-
-async function del(kv: KVStore, key: string): Promise<void> {
-  try {
-    await kv.delete(key);
-  } catch (e) {
-    if (!(e instanceof KeyNotFoundError)) throw e;
-  }
-}
 
 async function rangeAll(kv: KVStore, prefix: string): Promise<KeyValue[]> {
   const out: KeyValue[] = [];
