@@ -27,8 +27,18 @@ uwsgi_launch() {
   local ini="$STATE_DIR/uwsgi/$name.ini"
   {
     echo "[uwsgi]"
-    echo "plugins = python3"
-    echo "http11-socket = $HOST_IP:$port"
+    if [ "${UWSGI_ROUTER:-}" = 1 ]; then
+      # uwsgi's HTTP router holds the client connections (keep-alive included) and hands
+      # each request to a free worker over a local socket: one-thread workers are not
+      # pinned by idle keep-alive connections
+      echo "plugins = python3,http"
+      echo "http = $HOST_IP:$port"
+      echo "http-keepalive = 1"
+      echo "socket = $STATE_DIR/uwsgi/$name.sock"
+    else
+      echo "plugins = python3"
+      echo "http11-socket = $HOST_IP:$port"
+    fi
     echo "wsgi-file = $wsgi"
     echo "master = true"
     echo "processes = ${UWSGI_PROCESSES:-1}"

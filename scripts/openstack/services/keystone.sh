@@ -47,12 +47,14 @@ keystone_setup() {
     --bootstrap-public-url "$KEYSTONE_URL/v3/"
 }
 
-# uwsgi's http11-socket holds a thread for every idle keep-alive connection until its
-# socket-timeout (4 s): with the usual 4 threads, a fifth client connection (undici keeps
-# several) waited 4 s. 32 threads; one process starts in ~4-6 s here, two took ~9-11 s
-# (KEYSTONE_PROCESSES=2 for more throughput on 2 cores).
+# One thread per worker process, behind uwsgi's HTTP router. Zed's AuthContextMiddleware keeps
+# the validated token on the middleware instance (self.token), which every thread of a process
+# shares: with several threads, a request can be authorized with another request's token. Seen
+# here as a demo user's application credential asking for the admin's roles while admin calls
+# ran in parallel (about one in two under churn; 0 in 287 with one thread per process).
+# The router holds client connections, so idle keep-alive connections do not pin a worker.
 launch_keystone() {
-  UWSGI_PROCESSES=${KEYSTONE_PROCESSES:-1} UWSGI_THREADS=${KEYSTONE_THREADS:-32} \
+  UWSGI_ROUTER=1 UWSGI_PROCESSES=${KEYSTONE_PROCESSES:-4} UWSGI_THREADS=1 \
     uwsgi_launch keystone $PORT_KEYSTONE /usr/bin/keystone-wsgi-public
 }
 
