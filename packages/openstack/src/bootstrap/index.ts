@@ -16,3 +16,11 @@ export {
   type ClusterBootstrapSecrets,
   type NodeBootstrapOptions,
 } from './fromCluster.ts';
+export {
+  cloudClusterName,
+  ccmLoadBalancerPrefix,
+  ccmLoadBalancerName,
+  ccmFloatingIpDescription,
+  isCcmDescription,
+  csiClusterKey,
+} from './cloudNames.ts';

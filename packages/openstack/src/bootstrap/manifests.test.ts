@@ -16,6 +16,7 @@ import { addonManifests, podSecurityExceptions, type KubeObject } from './manife
 import { checkCalicoObject } from './calicoSchema.ts';
 import { renderNodeUserData, type WriteFile } from './userData.ts';
 import { addonFiles } from './script.ts';
+import { cloudClusterName } from './cloudNames.ts';
 import { componentVersions, kubernetesReleases } from './versions.ts';
 import { testCluster, type TestCluster } from './testing.ts';
 
@@ -119,6 +120,17 @@ describe('add-on manifests', () => {
     ]);
     for (const name of Object.keys(podSecurityExceptions))
       assert.ok(seen.includes(name), `stale exception ${name}`);
+  });
+
+  it("the CCM and cinder CSI name the cluster by its uid (destroy's sweep finds their objects by it)", () => {
+    const args = workloads(all).flatMap((w) =>
+      (w.spec.template.spec.containers as { args?: string[] }[]).flatMap((x) => x.args ?? []),
+    );
+    const name = cloudClusterName(c.init.clusterUid);
+    assert.equal(name, `kaas-${c.init.clusterUid}`);
+    assert.ok(args.includes(`--cluster-name=${name}`), args.join(' '));
+    // controller and node plugin both: the node plugin makes ephemeral volumes
+    assert.equal(args.filter((a) => a === `--cluster=${name}`).length, 2, args.join(' '));
   });
 
   it('the CCM passes baseline but for its host network', () => {

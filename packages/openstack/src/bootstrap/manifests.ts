@@ -15,6 +15,7 @@ import type { IIoK8sApiCoreV1PodSecurityContext } from 'kubernetes-models/v1/Pod
 import type { IIoK8sApiRbacV1PolicyRule } from 'kubernetes-models/rbac.authorization.k8s.io/v1/PolicyRule';
 import type { NodeBootstrapInput } from './input.ts';
 import { images, kubernetesReleaseOf } from './versions.ts';
+import { cloudClusterName } from './cloudNames.ts';
 
 export type KubeObject =
   | IServiceAccount
@@ -148,7 +149,7 @@ export function cloudControllerManagerObjects(input: NodeBootstrapInput): KubeOb
               args: [
                 '/bin/openstack-cloud-controller-manager',
                 '--v=1',
-                `--cluster-name=${input.clusterName}`,
+                `--cluster-name=${cloudClusterName(input.clusterUid)}`,
                 '--cloud-config=/etc/config/cloud.conf',
                 '--cloud-provider=openstack',
                 '--use-service-account-credentials=false',
@@ -239,7 +240,7 @@ export function cinderCsiObjects(input: NodeBootstrapInput): KubeObject[] {
                 '/bin/cinder-csi-plugin',
                 '--endpoint=unix://csi/csi.sock',
                 '--cloud-config=/etc/config/cloud.conf',
-                `--cluster=${input.clusterName}`,
+                `--cluster=${cloudClusterName(input.clusterUid)}`,
                 '--pvc-annotations',
                 '--v=1',
               ],
@@ -306,6 +307,8 @@ export function cinderCsiObjects(input: NodeBootstrapInput): KubeObject[] {
                 '--endpoint=unix://csi/csi.sock',
                 '--provide-controller-service=false',
                 '--cloud-config=/etc/config/cloud.conf',
+                // inline ephemeral volumes are made by the node plugin: marked like the controller's
+                `--cluster=${cloudClusterName(input.clusterUid)}`,
                 '--v=1',
               ],
               ports: [{ containerPort: 9808, name: 'healthz', protocol: 'TCP' }],

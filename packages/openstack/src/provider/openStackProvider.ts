@@ -37,6 +37,12 @@ import { preflight } from './preflight.ts';
 import { carries, decodeTags, encodeTags, tagsFromText, tagsToText } from './tags.ts';
 import { serialNova } from './serialNova.ts';
 import { nodeUserData, serverUserData, type ClusterBootstrap } from './userData.ts';
+import {
+  ccmLoadBalancerPrefix,
+  cloudClusterName,
+  csiClusterKey,
+  isCcmDescription,
+} from '../bootstrap/cloudNames.ts';
 
 export interface OpenStackProviderOptions extends OpenStackPlanOptions {
   /** The operator's project (kaasctl server --openstack-cloud): never a user's credentials. */
@@ -843,84 +849,64 @@ export class OpenStackProvider implements Provider {
 
   // ---- findByTags ----
 
+  /**
+   * Every object carrying the tags, across the services the catalog has: one listing per kind
+   * (the table below), in parallel. Asked for a whole cluster (its uid tag alone), it also finds what
+   * the cluster's in-cluster controllers made by their own names (ccmAndCsiObjects).
+   */
   async findByTags(tags: Tags, _opts?: CallOptions): Promise<ObservedResource[]> {
     const types = new Set(await this.serviceTypes());
     const q = { tags: encodeTags(tags).join(',') };
     const n = this.os.neutron;
-    const out: ObservedResource[] = [];
-    const jobs: Promise<void>[] = [];
-    const add = (p: Promise<ObservedResource[]>): void => {
-      jobs.push(p.then((r) => void out.push(...r)));
-    };
-    if (types.has('network')) {
-      const projectId = await this.os.session.projectId();
-      add(
-        n.listNetworks(q).then((xs) =>
-          xs.map((x) => ({
-            type: 'network' as const,
-            cloudId: x.id,
-            tags: decodeTags(x.tags),
-            outputs: { name: x.name },
-          })),
-        ),
-      );
-      add(
-        n.listSubnets(q).then((xs) =>
-          xs.map((x) => ({
+    const projectId = types.has('network') ? await this.os.session.projectId() : '';
+    const tagged = (xs: { tags?: string[] }): Tags => decodeTags(xs.tags);
+    // [catalog service, listing]: a listing maps each object it finds to what the contract reports
+    const listings: [string[], () => Promise<ObservedResource[]>][] = [
+      [['network'], async () => (await n.listNetworks(q)).map((x) => networkObserved(x, tagged(x)))],
+      [
+        ['network'],
+        async () =>
+          (await n.listSubnets(q)).map((x) => ({
             type: 'subnet' as const,
             cloudId: x.id,
-            tags: decodeTags(x.tags),
+            tags: tagged(x),
             outputs: { cidr: x.cidr, gatewayIp: x.gateway_ip ?? '' },
           })),
-        ),
-      );
-      add(
-        n.listRouters(q).then((xs) =>
-          xs.map((x) => ({
+      ],
+      [
+        ['network'],
+        async () =>
+          (await n.listRouters(q)).map((x) => ({
             type: 'router' as const,
             cloudId: x.id,
-            tags: decodeTags(x.tags),
+            tags: tagged(x),
             outputs: routerOutputs(x),
           })),
-        ),
-      );
-      add(
-        n.listSecurityGroups({ ...q, project_id: projectId }).then((xs) =>
-          xs.map((x) => ({
-            type: 'securityGroup' as const,
-            cloudId: x.id,
-            tags: decodeTags(x.tags),
-            outputs: { name: x.name },
-          })),
-        ),
-      );
-      add(
-        n.listFloatingIps(q).then((xs) =>
-          xs.map((x) => ({
-            type: 'floatingIp' as const,
-            cloudId: x.id,
-            tags: decodeTags(x.tags),
-            outputs: { address: x.floating_ip_address },
-          })),
-        ),
-      );
-    }
-    if (types.has('compute')) {
-      add(
-        this.nova.listServers(q).then((xs) =>
-          xs
+      ],
+      [
+        ['network'],
+        async () =>
+          (await n.listSecurityGroups({ ...q, project_id: projectId })).map((x) =>
+            securityGroupObserved(x, tagged(x)),
+          ),
+      ],
+      [['network'], async () => (await n.listFloatingIps(q)).map((x) => floatingIpObserved(x, tagged(x)))],
+      [
+        ['compute'],
+        async () =>
+          (await this.nova.listServers(q))
             .filter((x) => x.status !== 'DELETED' && x.status !== 'SOFT_DELETED')
             .map((x) => ({
               type: 'server' as const,
               cloudId: x.id,
-              tags: decodeTags(x.tags),
+              tags: tagged(x),
               outputs: serverOutputs(x),
             })),
-        ),
-      );
-      add(
-        this.nova.listServerGroups().then((gs) =>
-          gs
+      ],
+      [
+        ['compute'],
+        async () =>
+          (await this.nova.listServerGroups())
             .filter((g) => carries(tagsFromText(g.name), tags))
             .map((g) => ({
               type: 'serverGroup' as const,
@@ -928,40 +914,24 @@ export class OpenStackProvider implements Provider {
               tags: tagsFromText(g.name),
               outputs: { policy: g.policy ?? g.policies?.[0] ?? '' },
             })),
-        ),
-      );
-    }
-    if (types.has('load-balancer')) {
-      add(
-        this.os.octavia.listLoadBalancers(q).then((xs) =>
-          xs
+      ],
+      [
+        ['load-balancer'],
+        async () =>
+          (await this.os.octavia.listLoadBalancers(q))
             .filter((x) => x.provisioning_status !== 'DELETED')
-            .map((x) => ({
-              type: 'loadBalancer' as const,
-              cloudId: x.id,
-              tags: decodeTags(x.tags),
-              outputs: { vip: x.vip_address, hostname: x.vip_address, ports: [] },
-            })),
-        ),
-      );
-    }
-    if (types.has('block-storage') || types.has('volumev3')) {
-      add(
-        this.os.cinder.listVolumesByMetadata(tags).then((xs) =>
-          xs
+            .map((x) => loadBalancerObserved(x, tagged(x))),
+      ],
+      [
+        ['block-storage', 'volumev3'],
+        async () =>
+          (await this.os.cinder.listVolumesByMetadata(tags))
             .filter((x) => x.status !== 'deleted')
-            .map((x) => ({
-              type: 'volume' as const,
-              cloudId: x.id,
-              tags: { ...x.metadata },
-              outputs: { sizeGiB: x.size },
-            })),
-        ),
-      );
-    }
-    if (types.has('dns')) {
-      add(
-        (async () => {
+            .map((x) => volumeObserved(x, { ...x.metadata })),
+      ],
+      [
+        ['dns'],
+        async () => {
           const found: ObservedResource[] = [];
           for (const zone of await this.os.designate.listZones()) {
             for (const rs of await this.os.designate.listRecordsets(zone.id, { type: 'A' })) {
@@ -969,14 +939,86 @@ export class OpenStackProvider implements Provider {
             }
           }
           return found;
-        })(),
-      );
-    }
+        },
+      ],
+    ];
+    const uid = tags[tagKeys.clusterUid];
+    const wholeCluster = uid !== undefined && Object.keys(tags).length === 1;
+    const jobs = listings.filter(([svc]) => svc.some((t) => types.has(t))).map(([, list]) => list());
+    if (wholeCluster) jobs.push(this.ccmAndCsiObjects(uid, types, projectId));
     const settled = await Promise.allSettled(jobs);
     const failed = settled.find((s): s is PromiseRejectedResult => s.status === 'rejected');
     if (failed) throw failed.reason;
-    return out.filter((r) => carries(r.tags, tags));
+    return settled
+      .flatMap((s) => (s.status === 'fulfilled' ? s.value : []))
+      .filter((r) => carries(r.tags, tags));
   }
+
+  /**
+   * What the cluster's cloud controller manager and cinder CSI made, found by their own conventions
+   * (bootstrap/cloudNames.ts): load balancers named `kube_service_kaas-<uid>_...`, their floating IPs
+   * and security groups by description, volumes by `cinder.csi.openstack.org/cluster`. Reported
+   * with the cluster's uid tag, so that destroy's sweep deletes them and its last listing proves
+   * none is left. Deleting a Service's load balancer cascades to its listeners, pools and monitors.
+   */
+  async ccmAndCsiObjects(uid: string, types: Set<string>, projectId: string): Promise<ObservedResource[]> {
+    const owned = (kind: string, id: string): Tags => ({
+      [tagKeys.clusterUid]: uid,
+      [tagKeys.resourceId]: `${kind}/${id}`,
+    });
+    const out: ObservedResource[] = [];
+    if (types.has('load-balancer')) {
+      const prefix = ccmLoadBalancerPrefix(uid);
+      for (const lb of await this.os.octavia.listLoadBalancers()) {
+        if (lb.name.startsWith(prefix) && lb.provisioning_status !== 'DELETED')
+          out.push(loadBalancerObserved(lb, owned('ccm-loadBalancer', lb.name)));
+      }
+    }
+    if (types.has('network')) {
+      const n = this.os.neutron;
+      for (const f of await n.listFloatingIps({ project_id: projectId })) {
+        if (isCcmDescription(f.description, uid))
+          out.push(floatingIpObserved(f, owned('ccm-floatingIp', f.id)));
+      }
+      for (const g of await n.listSecurityGroups({ project_id: projectId })) {
+        if (isCcmDescription(g.description, uid))
+          out.push(securityGroupObserved(g, owned('ccm-securityGroup', g.name)));
+      }
+    }
+    if (types.has('block-storage') || types.has('volumev3')) {
+      for (const v of await this.os.cinder.listVolumesByMetadata({
+        [csiClusterKey]: cloudClusterName(uid),
+      })) {
+        if (v.status !== 'deleted') out.push(volumeObserved(v, owned('csi-volume', v.name || v.id)));
+      }
+    }
+    return out;
+  }
+}
+
+function networkObserved(x: { id: string; name: string }, tags: Tags): ObservedResource {
+  return { type: 'network', cloudId: x.id, tags, outputs: { name: x.name } };
+}
+
+function securityGroupObserved(x: { id: string; name: string }, tags: Tags): ObservedResource {
+  return { type: 'securityGroup', cloudId: x.id, tags, outputs: { name: x.name } };
+}
+
+function floatingIpObserved(x: { id: string; floating_ip_address: string }, tags: Tags): ObservedResource {
+  return { type: 'floatingIp', cloudId: x.id, tags, outputs: { address: x.floating_ip_address } };
+}
+
+function loadBalancerObserved(x: { id: string; vip_address: string }, tags: Tags): ObservedResource {
+  return {
+    type: 'loadBalancer',
+    cloudId: x.id,
+    tags,
+    outputs: { vip: x.vip_address, hostname: x.vip_address, ports: [] },
+  };
+}
+
+function volumeObserved(x: { id: string; size: number }, tags: Tags): ObservedResource {
+  return { type: 'volume', cloudId: x.id, tags, outputs: { sizeGiB: x.size } };
 }
 
 function splitRecordId(cloudId: string): [string, string] {
