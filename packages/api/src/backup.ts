@@ -10,6 +10,10 @@ export const backupOnlyReasons = {
   Interrupted: 'The server stopped during the run; nothing was marked complete. Create the object again.',
   ChecksumMismatch: 'What was read back differs from what was written (sha256): the archive is damaged.',
   Differs: 'Verify found differences; status.verify.differences lists them.',
+  VeleroUnavailable:
+    "The workload cluster has no working Velero (CRDs absent, its Deployment not Available, or no storage location): enable the backup service and update the cluster's services.",
+  PartiallyFailed:
+    "Velero finished with errors: some items were not backed up or restored; status.velero has Velero's counts and messages.",
 } as const;
 
 export const backupConditionReasons = [
@@ -67,6 +71,26 @@ export const BackupSpecSchema = z.strictObject({
 
 const count = z.int().min(0);
 
+/** What Velero reported for the velero.io/v1 object a Backup or Restore of a non-local cluster drives. */
+export const VeleroStatusSchema = z
+  .strictObject({
+    cluster: z.string().max(63).describe('The workload cluster the object lives in.'),
+    namespace: z.string().max(63).describe("Velero's namespace there."),
+    name: z.string().max(253).describe('Name of the velero.io/v1 object.'),
+    phase: z.string().max(64).optional().describe("Velero's status.phase as last seen."),
+    errors: count.optional().describe("Velero's status.errors."),
+    warnings: count.optional().describe("Velero's status.warnings."),
+    failureReason: z.string().max(4096).optional(),
+    validationErrors: z.array(z.string().max(1024)).max(20).optional(),
+    totalItems: count.optional(),
+    itemsDone: count.optional().describe('Items backed up (Backup) or restored (Restore) so far.'),
+    volumeSnapshotsAttempted: count.optional().describe('CSI volume snapshots attempted (Backup).'),
+    volumeSnapshotsCompleted: count.optional(),
+    expiration: z.string().max(64).optional().describe('When Velero garbage-collects the backup (its ttl).'),
+    namespaceMapping: z.record(z.string().max(63), z.string().max(63)).optional(),
+  })
+  .describe('Set only for clusters whose backups Velero makes (docs/backups.md, Velero).');
+
 export const BackupStatusSchema = z.strictObject({
   observedGeneration: z.int().min(0).optional(),
   phase: z.enum(backupPhases).optional(),
@@ -99,6 +123,7 @@ export const BackupStatusSchema = z.strictObject({
     .max(32768)
     .optional()
     .describe('The last error, naming the bucket and endpoint and the fix.'),
+  velero: VeleroStatusSchema.optional(),
 });
 
 export const BackupSchema = z.strictObject({
@@ -167,6 +192,7 @@ export const RestoreStatusSchema = z.strictObject({
     .max(100)
     .optional(),
   error: z.string().max(32768).optional(),
+  velero: VeleroStatusSchema.optional(),
 });
 
 export const RestoreSchema = z.strictObject({

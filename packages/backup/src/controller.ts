@@ -21,6 +21,14 @@ import {
   type Server,
 } from './engine.ts';
 import { S3Client } from './s3.ts';
+import { retentionTtl } from './velero.ts';
+import {
+  veleroBackupDelete,
+  veleroBackupPass,
+  veleroRestorePass,
+  type VeleroPassContext,
+} from './veleroRun.ts';
+import { WorkloadClient, kubeconfigSecretKey, kubeconfigSecretName, parseKubeconfig } from './workload.ts';
 
 export const backupFinalizer = 'kaas.dev/backup-storage';
 export const scheduleLabel = 'kaas.dev/backup-schedule';
@@ -34,6 +42,13 @@ export interface BackupControllerOptions {
   now?: () => number;
   /** engine tuning (tests, bench) */
   partBytes?: number;
+  /** How often a run Velero does in a workload cluster is looked at (default 5 s). */
+  veleroPollMs?: number;
+  /**
+   * The Kubernetes API of a non-local Cluster. Default: the admin kubeconfig in the Secret
+   * `<cluster>-kubeconfig` (key `value`) of the Cluster's namespace.
+   */
+  workloadClient?: (namespace: string, cluster: string) => Promise<WorkloadClient>;
 }
 
 type Obj = Record<string, any>;
@@ -105,6 +120,52 @@ export function addBackupControllers(o: BackupControllerOptions): { running: () 
     });
   }
 
+  /** The admin kubeconfig of a non-local cluster, from its Secret (Cluster API's convention). */
+  async function workloadFromSecret(namespace: string, cluster: string): Promise<WorkloadClient> {
+    const name = kubeconfigSecretName(cluster);
+    const secret = await client
+      .get({ cluster: 'root', apiVersion: 'v1', kind: 'Secret', namespace, name })
+      .catch(ignoreNotFound);
+    const text = secret ? decodeSecret(secret, kubeconfigSecretKey) : undefined;
+    if (!text)
+      throw new BackupError(
+        'NotFound',
+        `the admin kubeconfig of Cluster ${namespace}/${cluster} is not in Secret ${namespace}/${name} (key ${kubeconfigSecretKey}): KaaS does not fetch the admin credentials of OpenStack and EKS clusters yet, so create it: \`kubectl create secret generic ${name} --from-file=${kubeconfigSecretKey}=admin.conf\``,
+      );
+    return new WorkloadClient(parseKubeconfig(text, `Secret ${namespace}/${name}`), cluster);
+  }
+  const workload = o.workloadClient ?? workloadFromSecret;
+
+  /** The Cluster's provider type, or undefined when it does not exist. */
+  async function providerOf(namespace: string, name: string): Promise<string | undefined> {
+    const c = await client
+      .get({ cluster: 'root', apiVersion, kind: 'Cluster', namespace, name })
+      .catch(ignoreNotFound);
+    return (c as Obj | undefined)?.spec?.provider?.type;
+  }
+
+  function veleroContext(
+    kind: 'Backup' | 'Restore',
+    namespace: string,
+    name: string,
+    gen?: number,
+  ): VeleroPassContext {
+    return {
+      workload: (cluster) => workload(namespace, cluster),
+      patchStatus: (status) => patchStatus(kind, namespace, name, { observedGeneration: gen, ...status }),
+      condition: (status, reason, message) => condition(status, reason, message, gen),
+      pollMs: o.veleroPollMs ?? 5_000,
+      ...(o.log ? { log: (level, msg, fields) => o.log!(level, msg, fields) } : {}),
+    };
+  }
+
+  /** A schedule's Backups live as long as its retention keeps them; others 30 days (Velero's default). */
+  function ttlOf(b: Obj): string | undefined {
+    const s = b.metadata.labels?.[scheduleLabel];
+    const sched = s ? (schedules.get(`root/${b.metadata.namespace}/${s}`) as Obj | undefined) : undefined;
+    return sched ? retentionTtl(parseEvery(sched.spec.every), sched.spec.keep) : undefined;
+  }
+
   async function localCluster(namespace: string, name: string): Promise<string> {
     const c = await client
       .get({ cluster: 'root', apiVersion, kind: 'Cluster', namespace, name })
@@ -114,7 +175,7 @@ export function addBackupControllers(o: BackupControllerOptions): { running: () 
     if (type !== 'local')
       throw new BackupError(
         'InvalidSpec',
-        `Cluster ${namespace}/${name} runs on ${type}: backups of real workloads go through Velero (renderVeleroBackup), which this controller does not drive yet; see docs/backups.md`,
+        `Cluster ${namespace}/${name} runs on ${type}: a Backup of it goes through Velero and restores only into clusters with Velero, not into the local cloud`,
       );
     return name; // the logical cluster is named after the Cluster (localClusterName)
   }
@@ -155,19 +216,21 @@ export function addBackupControllers(o: BackupControllerOptions): { running: () 
       if (b.metadata.deletionTimestamp) {
         running.get(key)?.abort();
         if (b.metadata.finalizers?.includes(backupFinalizer)) {
-          try {
-            const s3 = await s3For(namespace, b.spec.storage);
-            const n = await deletePrefix(s3, rootOf(b as KObject));
-            o.log?.('info', 'backup archive deleted', { backup: `${namespace}/${name}`, objects: n });
-          } catch (e) {
-            // storage that cannot be reached or authenticated holds nothing we could delete now
-            const reason = reasonOf(e);
-            if (reason === 'CloudUnavailable' || reason === 'Timeout') throw e;
-            o.log?.('warn', 'backup archive not deleted', {
-              backup: `${namespace}/${name}`,
-              error: (e as Error).message,
-            });
-          }
+          if (b.status?.velero) await veleroBackupDelete(veleroContext('Backup', namespace, name), b);
+          else
+            try {
+              const s3 = await s3For(namespace, b.spec.storage);
+              const n = await deletePrefix(s3, rootOf(b as KObject));
+              o.log?.('info', 'backup archive deleted', { backup: `${namespace}/${name}`, objects: n });
+            } catch (e) {
+              // storage that cannot be reached or authenticated holds nothing we could delete now
+              const reason = reasonOf(e);
+              if (reason === 'CloudUnavailable' || reason === 'Timeout') throw e;
+              o.log?.('warn', 'backup archive not deleted', {
+                backup: `${namespace}/${name}`,
+                error: (e as Error).message,
+              });
+            }
           await client
             .patch(r, {
               metadata: {
@@ -190,6 +253,16 @@ export function addBackupControllers(o: BackupControllerOptions): { running: () 
       const phase = b.status?.phase ?? 'New';
       if (phase === 'Completed' || phase === 'Failed') return;
       const gen = b.metadata.generation;
+      // Velero does the run in the workload cluster: a Backup that has a Velero object, or of a
+      // Cluster that is not on the local cloud, is mirrored from it (veleroRun.ts)
+      if (b.status?.velero) return veleroBackupPass(veleroContext('Backup', namespace, name, gen), b, {});
+      if (phase === 'New') {
+        const type = await providerOf(namespace, b.spec.cluster);
+        if (type !== undefined && type !== 'local') {
+          const ttl = ttlOf(b);
+          return veleroBackupPass(veleroContext('Backup', namespace, name, gen), b, ttl ? { ttl } : {});
+        }
+      }
       if (phase === 'InProgress' && !running.has(key)) {
         // this process did not start it, or restarted: the run is gone
         try {
@@ -306,6 +379,11 @@ export function addBackupControllers(o: BackupControllerOptions): { running: () 
       const phase = rs.status?.phase ?? 'New';
       if (phase === 'Completed' || phase === 'Failed') return;
       const gen = rs.metadata.generation;
+      const velero = veleroContext('Restore', namespace, name, gen);
+      if (rs.status?.velero) {
+        const bk = backups.get(`root/${namespace}/${rs.spec.backupName}`) as Obj | undefined;
+        if (bk?.status?.velero) return veleroRestorePass(velero, rs, bk);
+      }
       const scratch = `kaas-verify-${(rs.metadata.uid ?? randomBytes(4).toString('hex')).slice(0, 8)}`;
       if (phase === 'InProgress' && !running.has(`restore:${key}`)) {
         if (rs.spec.verify) {
@@ -350,6 +428,7 @@ export function addBackupControllers(o: BackupControllerOptions): { running: () 
           });
         return; // the Backup's events bring us back
       }
+      if (backup.status?.velero) return veleroRestorePass(velero, rs, backup);
       const abort = new AbortController();
       running.set(`restore:${key}`, abort);
       try {

@@ -31,5 +31,23 @@ export type {
 } from './engine.ts';
 export { addBackupControllers, backupFinalizer, scheduleLabel } from './controller.ts';
 export type { BackupControllerOptions } from './controller.ts';
-export { renderVeleroBackup, renderVeleroRestore, veleroNamespace } from './velero.ts';
-export type { VeleroRender } from './velero.ts';
+export {
+  renderVeleroBackup,
+  renderVeleroRestore,
+  renderDeleteBackupRequest,
+  mapVeleroPhase,
+  retentionTtl,
+  veleroName,
+  veleroNamespace,
+  veleroDeployment,
+  veleroStorageLocation,
+  veleroRunningPhases,
+  verifyKinds,
+} from './velero.ts';
+export {
+  WorkloadClient,
+  parseKubeconfig,
+  kubeconfigSecretName,
+  kubeconfigSecretKey,
+  veleroPath,
+} from './workload.ts';

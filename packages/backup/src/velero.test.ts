@@ -1,9 +1,18 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { compact, renderVeleroBackup, renderVeleroRestore } from './velero.ts';
+import {
+  mapVeleroPhase,
+  renderDeleteBackupRequest,
+  renderVeleroBackup,
+  renderVeleroRestore,
+  retentionTtl,
+  veleroCompareForm,
+  veleroName,
+} from './velero.ts';
+import { parseKubeconfig } from './workload.ts';
 
 const backup = (includedNamespaces: string[]) => ({
-  metadata: { name: 'nightly', namespace: 'team-a' },
+  metadata: { name: 'nightly', namespace: 'team-a', uid: 'u-1' },
   spec: {
     cluster: 'prod',
     includedNamespaces,
@@ -19,46 +28,171 @@ const backup = (includedNamespaces: string[]) => ({
   },
 });
 
-test('renderVeleroBackup: CSI snapshots, no file-system agent, the storage location from spec.storage', () => {
-  const r = compact(renderVeleroBackup(backup(['shop', 'db'])));
-  assert.deepEqual(r.backup.spec, {
+test("renderVeleroBackup: CSI snapshots, no file-system agent, the catalog's storage location", () => {
+  const r = renderVeleroBackup(backup(['shop', 'db']), { ttl: '192h0m0s' });
+  assert.deepEqual(r.spec, {
     includedNamespaces: ['shop', 'db'],
-    storageLocation: 'kaas-team-a-kaas-backups',
+    storageLocation: 'default',
     snapshotVolumes: true,
     snapshotMoveData: false,
     defaultVolumesToFsBackup: false,
     csiSnapshotTimeout: '10m0s',
-    ttl: '720h0m0s',
+    ttl: '192h0m0s',
   });
-  assert.equal(r.backup.metadata.name, 'kaas-team-a-nightly');
-  assert.equal(r.backup.metadata.namespace, 'velero');
-  assert.deepEqual(r.storageLocation.spec.config, {
-    region: 'eu-west-1',
-    s3Url: 'https://s3.example.com',
-    s3ForcePathStyle: 'true',
-  });
-  assert.deepEqual(r.storageLocation.spec.objectStorage, { bucket: 'kaas-backups', prefix: 'kaas/velero' });
-  // a Secret reference, never the credentials
-  assert.deepEqual(r.storageLocation.spec.credential, { name: 'kaas-s3', key: 'cloud' });
+  assert.equal(r.metadata.name, 'kaas-team-a-nightly');
+  assert.equal(r.metadata.namespace, 'kaas-system');
+  assert.equal(r.metadata.annotations['kaas.dev/backup-uid'], 'u-1');
   assert.ok(!JSON.stringify(r).includes('secretAccessKey'));
 });
 
 test('renderVeleroBackup: "*" backs up every namespace and the cluster-scoped resources', () => {
-  const r = compact(renderVeleroBackup(backup(['*'])));
-  assert.deepEqual(r.backup.spec.includedNamespaces, ['*']);
-  assert.equal(r.backup.spec.includeClusterResources, true);
+  const r = renderVeleroBackup(backup(['*']));
+  assert.deepEqual(r.spec.includedNamespaces, ['*']);
+  assert.equal(r.spec.includeClusterResources, true);
+  assert.equal(r.spec.ttl, '720h0m0s');
 });
 
-test('renderVeleroRestore names the rendered Backup and restores volumes from snapshots', () => {
+test('veleroName stays within 63 characters and distinct for long names', () => {
+  const a = veleroName('a-very-long-namespace-name-for-testing', 'a-very-long-backup-name-number-1');
+  const b = veleroName('a-very-long-namespace-name-for-testing', 'a-very-long-backup-name-number-2');
+  assert.ok(a.length <= 63 && b.length <= 63);
+  assert.notEqual(a, b);
+});
+
+test("retentionTtl: keep+1 periods of the schedule's every", () => {
+  assert.equal(retentionTtl(24 * 3600_000, 7), '192h0m0s');
+  assert.equal(retentionTtl(90_000, 2), '0h4m30s');
+});
+
+test('renderVeleroRestore names the Velero Backup, restores volumes, maps namespaces for verify', () => {
   const r = renderVeleroRestore(
     {
-      metadata: { name: 'r1', namespace: 'team-a' },
+      metadata: { name: 'r1', namespace: 'team-a', uid: 'r' },
       spec: { backupName: 'nightly', includedNamespaces: ['shop'] },
     },
-    backup(['shop', 'db']),
+    'kaas-team-a-nightly',
+    { namespaceMapping: { shop: 'kaas-verify-r-shop' } },
   );
   assert.equal(r.spec.backupName, 'kaas-team-a-nightly');
   assert.deepEqual(r.spec.includedNamespaces, ['shop']);
+  assert.deepEqual(r.spec.namespaceMapping, { shop: 'kaas-verify-r-shop' });
   assert.equal(r.spec.restorePVs, true);
   assert.equal(r.spec.existingResourcePolicy, 'none');
+  const d = renderDeleteBackupRequest('kaas-team-a-nightly');
+  assert.deepEqual(d.spec, { backupName: 'kaas-team-a-nightly' });
+  assert.equal(d.metadata.labels['velero.io/backup-name'], 'kaas-team-a-nightly');
+});
+
+const vb = (status: object) => ({
+  metadata: { name: 'kaas-team-a-nightly', namespace: 'kaas-system' },
+  status,
+});
+
+test("mapVeleroPhase: each of Velero's phases to ours, with its counts and messages", () => {
+  const table: [object, string, string, RegExp][] = [
+    [{}, 'InProgress', 'Provisioning', /New/],
+    [
+      { phase: 'InProgress', progress: { totalItems: 10, itemsBackedUp: 4 } },
+      'InProgress',
+      'Provisioning',
+      /4 of 10 items/,
+    ],
+    [{ phase: 'WaitingForPluginOperations' }, 'InProgress', 'Provisioning', /WaitingForPluginOperations/],
+    [{ phase: 'FinalizingPartiallyFailed' }, 'InProgress', 'Provisioning', /FinalizingPartiallyFailed/],
+    [
+      {
+        phase: 'Completed',
+        progress: { totalItems: 10, itemsBackedUp: 10 },
+        csiVolumeSnapshotsAttempted: 1,
+        csiVolumeSnapshotsCompleted: 1,
+        warnings: 2,
+      },
+      'Completed',
+      'Ready',
+      /10 of 10 items backed up, 1 of 1 CSI volume snapshots; 0 errors, 2 warnings/,
+    ],
+    [
+      { phase: 'PartiallyFailed', errors: 3, warnings: 1 },
+      'Failed',
+      'PartiallyFailed',
+      /3 errors, 1 warnings.*--details/,
+    ],
+    [
+      { phase: 'Failed', failureReason: 'error getting backup store: bucket gone' },
+      'Failed',
+      'Internal',
+      /bucket gone/,
+    ],
+    [
+      { phase: 'FailedValidation', validationErrors: ['invalid included namespace "x y"'] },
+      'Failed',
+      'InvalidSpec',
+      /x y/,
+    ],
+    [{ phase: 'Deleted?' }, 'Failed', 'Internal', /does not know/],
+  ];
+  for (const [status, phase, reason, message] of table) {
+    const m = mapVeleroPhase('Backup', 'prod', vb(status));
+    assert.equal(m.phase, phase, JSON.stringify(status));
+    assert.equal(m.reason, reason, JSON.stringify(status));
+    assert.match(m.message, message);
+    assert.equal(m.velero.name, 'kaas-team-a-nightly');
+  }
+  const p = mapVeleroPhase('Backup', 'prod', vb({ phase: 'PartiallyFailed', errors: 3, warnings: 1 }));
+  assert.equal(p.velero.errors, 3);
+  assert.equal(p.velero.warnings, 1);
+  const r = mapVeleroPhase(
+    'Restore',
+    'prod',
+    vb({ phase: 'Completed', progress: { totalItems: 5, itemsRestored: 5 } }),
+  );
+  assert.match(r.message, /5 of 5 items restored/);
+});
+
+test("veleroCompareForm ignores Velero's labels, the namespace and what the cluster allocates", () => {
+  const src = {
+    apiVersion: 'v1',
+    kind: 'Service',
+    metadata: { name: 'web', namespace: 'shop', uid: '1', resourceVersion: '5', labels: { app: 'web' } },
+    spec: { clusterIP: '10.0.0.1', clusterIPs: ['10.0.0.1'], ports: [{ port: 80 }] },
+  };
+  const restored = {
+    ...src,
+    metadata: {
+      name: 'web',
+      namespace: 'kaas-verify-x-shop',
+      uid: '2',
+      labels: { app: 'web', 'velero.io/backup-name': 'b', 'velero.io/restore-name': 'r' },
+    },
+    spec: { clusterIP: '10.0.0.9', clusterIPs: ['10.0.0.9'], ports: [{ port: 80 }] },
+  };
+  const id = (n: string) => n;
+  assert.deepEqual(veleroCompareForm(src, id), veleroCompareForm(restored, id));
+  assert.notDeepEqual(
+    veleroCompareForm(src, id),
+    veleroCompareForm({ ...restored, spec: { ports: [{ port: 81 }] } }, id),
+  );
+});
+
+test('parseKubeconfig: embedded credentials of the current context; others named', () => {
+  const b64 = (s: string) => Buffer.from(s).toString('base64');
+  const kc = `apiVersion: v1
+kind: Config
+current-context: admin
+clusters:
+  - { name: c, cluster: { server: "https://10.0.0.5:6443/", certificate-authority-data: ${b64('CA')} } }
+users:
+  - { name: u, user: { token: abc } }
+contexts:
+  - { name: admin, context: { cluster: c, user: u } }
+`;
+  assert.deepEqual(parseKubeconfig(kc, 'Secret x'), {
+    server: 'https://10.0.0.5:6443',
+    caPem: 'CA',
+    token: 'abc',
+  });
+  assert.throws(
+    () => parseKubeconfig(kc.replace('token: abc', 'exec: { command: aws }'), 'Secret x'),
+    /Secret x: the kubeconfig's user uses exec/,
+  );
 });
