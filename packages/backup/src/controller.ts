@@ -42,7 +42,7 @@ export interface BackupControllerOptions {
   now?: () => number;
   /** engine tuning (tests, bench) */
   partBytes?: number;
-  /** How often a run Velero does in a workload cluster is looked at (default 5 s). */
+  /** How often a run Velero does in a workload cluster is looked at (default 2 s). */
   veleroPollMs?: number;
   /**
    * The Kubernetes API of a non-local Cluster. Default: the admin kubeconfig in the Secret
@@ -154,7 +154,7 @@ export function addBackupControllers(o: BackupControllerOptions): { running: () 
       workload: (cluster) => workload(namespace, cluster),
       patchStatus: (status) => patchStatus(kind, namespace, name, { observedGeneration: gen, ...status }),
       condition: (status, reason, message) => condition(status, reason, message, gen),
-      pollMs: o.veleroPollMs ?? 5_000,
+      pollMs: o.veleroPollMs ?? 2_000,
       ...(o.log ? { log: (level, msg, fields) => o.log!(level, msg, fields) } : {}),
     };
   }
