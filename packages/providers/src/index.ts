@@ -4,6 +4,8 @@ export * from './contract.ts';
 export { checkGraph, topologicalOrder, criticalPath } from './graph.ts';
 export { MemoryLedger } from './ledger.ts';
 export { stableSuffix } from './util.ts';
+export { serverNodes } from './serverNodes.ts';
+export type { ServerPool, ServerNodesOptions } from './serverNodes.ts';
 export type { Ledger, LedgerEntry } from './ledger.ts';
 export {
   deploy,

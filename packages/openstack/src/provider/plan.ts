@@ -15,6 +15,7 @@ import {
   type ResourceId,
   stableSuffix,
   type SecurityGroupRule,
+  serverNodes,
 } from '@kaas/providers';
 
 export interface OpenStackPlanOptions {
@@ -190,76 +191,41 @@ export function planOpenStackCluster(cluster: Cluster, opts: OpenStackPlanOption
       labels: p.labels,
     })),
   ];
-  const zones = settings.availabilityZones ?? [];
-  let serverIndex = 0;
-  for (const p of pools) {
-    const group = ids.serverGroup(p.pool);
-    const cp = p.role === 'controlPlane';
-    nodes.push({
-      id: group,
-      type: 'serverGroup',
-      dependsOn: [],
-      spec: {
+  nodes.push(
+    ...serverNodes({
+      pools,
+      ids,
+      nodeName: (pool, i) => nodeNameOf(cluster, pool, i),
+      group: (p) => ({
         name: `${prefix}-${p.pool}`,
-        policy: cp ? (opts.controlPlaneAffinity ?? 'anti-affinity') : 'soft-anti-affinity',
-      },
-    });
-    const sg = cp ? ids.sgControlPlane : ids.sgWorkers;
-    for (let i = 0; i < p.replicas; i++) {
-      const serverId = ids.server(p.pool, i);
-      const nodeName = nodeNameOf(cluster, p.pool, i);
-      const loadBalancers = cp ? [ids.apiLoadBalancer] : [];
+        policy:
+          p.role === 'controlPlane' ? (opts.controlPlaneAffinity ?? 'anti-affinity') : 'soft-anti-affinity',
+      }),
+      rootVolumes,
       // every server's user data needs the API LB's VIP (the kubeadm endpoint), workers too though
       // they are not its members; the control plane's also the API floating IP (a certificate SAN)
-      const endpoint = cp ? [ids.apiLoadBalancer, ids.apiFloatingIp] : [ids.apiLoadBalancer];
-      const dependsOn = [ids.subnet, ids.router, sg, group, ...endpoint];
-      let bootVolume: ResourceId | undefined;
-      if (rootVolumes) {
-        bootVolume = ids.volume(p.pool, i);
-        nodes.push({
-          id: bootVolume,
-          type: 'volume',
-          dependsOn: [],
-          spec: { name: `${nodeName}-root`, sizeGiB: p.disk, bootable: true },
-        });
-        dependsOn.push(bootVolume);
-      }
-      const az = zones.length > 0 ? zones[serverIndex % zones.length] : undefined;
-      serverIndex++;
-      nodes.push({
-        id: serverId,
-        type: 'server',
-        dependsOn,
-        spec: {
-          name: nodeName,
-          role: p.role,
-          pool: p.pool,
-          machineType: p.machine,
-          diskGiB: p.disk,
-          subnet: ids.subnet,
-          securityGroups: [sg],
-          serverGroup: group,
-          loadBalancers,
-          ...(bootVolume === undefined ? {} : { bootVolume }),
-          ...(az === undefined ? {} : { availabilityZone: az }),
-          ...(p.labels === undefined ? {} : { labels: p.labels }),
-        },
-      });
-      if (cp && cpFloatingIps) {
-        nodes.push({
-          id: ids.floatingIp(p.pool, i),
-          type: 'floatingIp',
-          dependsOn: [serverId, ids.router],
-          spec: { target: serverId, externalNetwork: external },
-        });
-      }
-      nodes.push({
-        id: ids.dns(p.pool, i),
-        type: 'dnsRecord',
-        dependsOn: [serverId],
-        spec: { zone, name: `${nodeName}.${namespace}`, target: serverId },
-      });
-    }
-  }
+      dependsOn: (role, group, sg) => [
+        ids.subnet,
+        ids.router,
+        sg,
+        group,
+        ...(role === 'controlPlane' ? [ids.apiLoadBalancer, ids.apiFloatingIp] : [ids.apiLoadBalancer]),
+      ],
+      ...(settings.availabilityZones === undefined ? {} : { availabilityZones: settings.availabilityZones }),
+      zone,
+      namespace,
+      beside: (s) =>
+        s.role === 'controlPlane' && cpFloatingIps
+          ? [
+              {
+                id: ids.floatingIp(s.pool, s.index),
+                type: 'floatingIp',
+                dependsOn: [s.id, ids.router],
+                spec: { target: s.id, externalNetwork: external },
+              },
+            ]
+          : [],
+    }),
+  );
   return { provider: 'openstack', clusterUid: uid, nodes };
 }

@@ -10,6 +10,7 @@ import {
   type SecurityGroupRule,
 } from '../contract.ts';
 import { stableSuffix } from '../util.ts';
+import { serverNodes, type ServerPool } from '../serverNodes.ts';
 
 export interface LocalPlanOptions {
   /** Boot every server from its own volume (created first) instead of a local disk. */
@@ -132,14 +133,7 @@ export function planLocalCluster(cluster: Cluster, opts: LocalPlanOptions = {}):
     },
   ];
 
-  const pools: {
-    pool: string;
-    replicas: number;
-    role: 'controlPlane' | 'worker';
-    machine: string;
-    disk: number;
-    labels?: Record<string, string>;
-  }[] = [
+  const pools: ServerPool[] = [
     {
       pool: controlPlanePool,
       replicas: spec.controlPlane?.replicas ?? 1,
@@ -157,57 +151,22 @@ export function planLocalCluster(cluster: Cluster, opts: LocalPlanOptions = {}):
     })),
   ];
 
-  for (const p of pools) {
-    const group = ids.serverGroup(p.pool);
-    nodes.push({
-      id: group,
-      type: 'serverGroup',
-      dependsOn: [],
-      spec: { name: `${name}-${p.pool}`, policy: 'soft-anti-affinity' },
-    });
-    const sg = p.role === 'controlPlane' ? ids.sgControlPlane : ids.sgWorkers;
-    for (let i = 0; i < p.replicas; i++) {
-      const serverId = ids.server(p.pool, i);
-      const nodeName = `${name}-${p.pool}-${stableSuffix(uid, serverId)}`;
-      const dependsOn = [ids.subnet, sg, group];
-      const loadBalancers = p.role === 'controlPlane' ? [ids.apiLoadBalancer] : [];
-      dependsOn.push(...loadBalancers);
-      let bootVolume: ResourceId | undefined;
-      if (opts.rootVolumes === true) {
-        bootVolume = ids.volume(p.pool, i);
-        nodes.push({
-          id: bootVolume,
-          type: 'volume',
-          dependsOn: [],
-          spec: { name: `${nodeName}-root`, sizeGiB: p.disk, bootable: true },
-        });
-        dependsOn.push(bootVolume);
-      }
-      nodes.push({
-        id: serverId,
-        type: 'server',
-        dependsOn,
-        spec: {
-          name: nodeName,
-          role: p.role,
-          pool: p.pool,
-          machineType: p.machine,
-          diskGiB: p.disk,
-          subnet: ids.subnet,
-          securityGroups: [sg],
-          serverGroup: group,
-          loadBalancers,
-          ...(bootVolume === undefined ? {} : { bootVolume }),
-          ...(p.labels === undefined ? {} : { labels: p.labels }),
-        },
-      });
-      nodes.push({
-        id: ids.dns(p.pool, i),
-        type: 'dnsRecord',
-        dependsOn: [serverId],
-        spec: { zone, name: `${nodeName}.${namespace}`, target: serverId },
-      });
-    }
-  }
+  nodes.push(
+    ...serverNodes({
+      pools,
+      ids,
+      nodeName: (pool, i) => `${name}-${pool}-${stableSuffix(uid, ids.server(pool, i))}`,
+      group: (p) => ({ name: `${name}-${p.pool}`, policy: 'soft-anti-affinity' }),
+      rootVolumes: opts.rootVolumes === true,
+      dependsOn: (role, group, sg) => [
+        ids.subnet,
+        sg,
+        group,
+        ...(role === 'controlPlane' ? [ids.apiLoadBalancer] : []),
+      ],
+      zone,
+      namespace,
+    }),
+  );
   return { provider: 'local', clusterUid: uid, nodes };
 }
