@@ -153,6 +153,19 @@ export class InProcessClient {
   }
 
   /**
+   * Server-side apply of `obj` as `fieldManager` (creates it when missing); `force` takes over
+   * fields other managers own instead of failing with 409. A no-op apply writes nothing.
+   */
+  async apply(
+    cluster: string,
+    obj: KObject,
+    opts: WriteOptions & { fieldManager: string; force?: boolean },
+  ): Promise<{ obj: KObject; created: boolean }> {
+    const ref = objectRef(cluster, obj, true);
+    return this.#s.rest.apply(await this.#scope(ref, true), ref.name, structuredClone(obj), opts);
+  }
+
+  /**
    * Deletes (or, with finalizers, marks for deletion). `deleted` says whether the object is gone
    * from storage; `obj` is its last state.
    */

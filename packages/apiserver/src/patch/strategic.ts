@@ -7,7 +7,7 @@ interface Rule {
   primitive?: boolean;
 }
 
-function listRule(path: string[], kind: string): Rule | undefined {
+export function listRule(path: string[], kind: string): Rule | undefined {
   const f = path[path.length - 1]!;
   const parent = path[path.length - 2];
   switch (f) {

@@ -25,6 +25,7 @@ import {
   parseMediaType,
   patchTypes,
 } from './negotiate.ts';
+import { applyPatchType } from '../patch/apply.ts';
 import type { KObject } from './objects.ts';
 import { decodeStored, resourcePrefix, withResourceVersion } from './objects.ts';
 import type { RequestInfo } from './request.ts';
@@ -754,8 +755,18 @@ export class ApiServer {
       case 'patch': {
         const ct = req.headers['content-type'] ?? '';
         const type = parseMediaType(ct).type;
+        if (type === applyPatchType && sub === undefined) {
+          // server-side apply (patch/apply.ts); the body is YAML or JSON
+          const config = decodeBody(await readBody(req, this.#maxBody), 'yaml');
+          const r = await this.rest.apply(scope, info.name!, config, {
+            ...wopts,
+            fieldManager: q.get('fieldManager') ?? '',
+            force: q.get('force') === 'true',
+          });
+          return this.#sendObject(res, r.created ? 201 : 200, format, ri, r.obj, q, warnings);
+        }
         if (!(patchTypes as readonly string[]).includes(type)) {
-          throw errors.unsupportedMediaType(ct, patchTypes);
+          throw errors.unsupportedMediaType(ct, [...patchTypes, applyPatchType]);
         }
         const body = patchText(await readBody(req, this.#maxBody));
         if (sub === 'scale') {

@@ -25,6 +25,7 @@ import {
   resourcePrefix,
 } from './objects.ts';
 import { hasStatusSubresource, prepareForCreate, prepareForUpdate, specOf } from './strategy.ts';
+import { serverSideApply, type ApplyOptions } from '../patch/apply.ts';
 
 export interface Scope {
   cluster: string;
@@ -412,6 +413,9 @@ export class RestStorage {
         creationTimestamp: cur.creationTimestamp,
         generation: cur.generation,
       };
+      // a write that does not send managedFields keeps them (upstream): only apply changes them
+      if (meta.managedFields === undefined && cur.managedFields !== undefined)
+        next.metadata.managedFields = cur.managedFields;
       if (cur.deletionTimestamp) {
         next.metadata.deletionTimestamp = cur.deletionTimestamp;
         next.metadata.deletionGracePeriodSeconds = cur.deletionGracePeriodSeconds;
@@ -504,6 +508,50 @@ export class RestStorage {
       },
       opts,
     );
+  }
+
+  /**
+   * Server-side apply (patch/apply.ts): merges `config` into the object as `fieldManager`,
+   * creating it when it does not exist. A no-op apply writes nothing.
+   */
+  async apply(
+    scope: Scope,
+    name: string,
+    config: unknown,
+    opts: WriteOptions & { fieldManager: string; force?: boolean },
+  ): Promise<{ obj: KObject; created: boolean }> {
+    const cfg = asObject(config);
+    if (cfg.metadata.name !== undefined && cfg.metadata.name !== name)
+      throw errors.badRequest(
+        `the name of the object (${cfg.metadata.name}) does not match the name on the URL (${name})`,
+      );
+    const applyOpts = (): ApplyOptions => ({
+      fieldManager: opts.fieldManager,
+      force: opts.force ?? false,
+      kind: scope.info.kind,
+      now: nowRFC3339(this.#d.clock),
+      ignoreStatus: hasStatusSubresource(scope.info),
+    });
+    for (let attempt = 0; ; attempt++) {
+      try {
+        const r = await this.guaranteedUpdate(
+          scope,
+          name,
+          (cur) => serverSideApply(cur, cfg, applyOpts()),
+          opts,
+        );
+        return { obj: r.obj, created: false };
+      } catch (e) {
+        if (!(e instanceof StatusError && e.code === 404) || attempt > 0) throw e;
+      }
+      const fresh = serverSideApply(undefined, { ...cfg, metadata: { ...cfg.metadata, name } }, applyOpts());
+      try {
+        return { obj: await this.create(scope, fresh, opts), created: true };
+      } catch (e) {
+        // created by someone else meanwhile: apply to theirs
+        if (!(e instanceof StatusError && e.code === 409 && e.reason === 'AlreadyExists')) throw e;
+      }
+    }
   }
 
   /** Returns the object as it is after the call and whether it is gone from storage. */
