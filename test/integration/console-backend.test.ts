@@ -15,6 +15,8 @@ import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { Agent, fetch as undiciFetch } from 'undici';
 import { parse as parseYaml } from 'yaml';
+import { Browser, signIn as signInAt } from '../support/browser-client.ts';
+import type { SignInUser } from '../support/browser-client.ts';
 import type { KaasServer } from '../support/kaasctl.ts';
 import { runKaasctl, startKaasServer } from '../support/kaasctl.ts';
 
@@ -139,121 +141,17 @@ before(async () => {
 
 // ---------------------------------------------------------------- a browser, enough of one
 
-interface Cookie {
-  host: string;
-  path: string;
-  name: string;
-  value: string;
-  raw: string;
-}
+const newBrowser = () => new Browser(() => ({ base: env.url, dispatcher: env.dispatcher }));
 
-interface Res {
-  status: number;
-  location: string | null;
-  body: string;
-  url: URL;
-  headers: Headers;
-}
-
-/** Keeps cookies as a browser does (by host and path, not port); follows nothing by itself. */
-class Browser {
-  cookies: Cookie[] = [];
-  /** every response, for the header checks */
-  seen: Res[] = [];
-
-  async request(
-    url: string | URL,
-    init: {
-      method?: string;
-      form?: Record<string, string>;
-      headers?: Record<string, string>;
-      body?: string;
-    } = {},
-  ): Promise<Res> {
-    const u = new URL(url, env.url);
-    const cookie = this.cookies
-      .filter((c) => c.host === u.hostname && u.pathname.startsWith(c.path))
-      .map((c) => `${c.name}=${c.value}`)
-      .join('; ');
-    const res = await undiciFetch(u, {
-      method: init.method ?? 'GET',
-      redirect: 'manual',
-      dispatcher: env.dispatcher,
-      headers: {
-        ...(cookie ? { cookie } : {}),
-        ...(init.form ? { 'content-type': 'application/x-www-form-urlencoded', origin: u.origin } : {}),
-        ...init.headers,
-      },
-      ...(init.form ? { body: new URLSearchParams(init.form).toString() } : {}),
-      ...(init.body !== undefined ? { body: init.body } : {}),
-    });
-    for (const h of res.headers.getSetCookie()) this.#store(u, h);
-    const r = {
-      status: res.status,
-      location: res.headers.get('location'),
-      body: await res.text(),
-      url: u,
-      headers: res.headers,
-    };
-    this.seen.push(r);
-    return r;
-  }
-
-  #store(u: URL, header: string): void {
-    const [pair = '', ...attrs] = header.split(';').map((s) => s.trim());
-    const eq = pair.indexOf('=');
-    const name = pair.slice(0, eq);
-    const value = pair.slice(eq + 1);
-    const path = attrs.find((a) => a.toLowerCase().startsWith('path='))?.slice(5) ?? '/';
-    this.cookies = this.cookies.filter((c) => !(c.host === u.hostname && c.name === name && c.path === path));
-    const expired = attrs.some((a) => /^max-age=0$/i.test(a));
-    if (!expired && value !== '') this.cookies.push({ host: u.hostname, path, name, value, raw: header });
-  }
-
-  cookie(name: string): Cookie | undefined {
-    return this.cookies.find((c) => c.name === name);
-  }
-}
-
-function formAction(html: string): string {
-  const m = /<form method="post" action="([^"]+)"/.exec(html);
-  assert.ok(m, `no sign-in form in: ${html.slice(0, 300)}`);
-  return m[1]!.replace(/&amp;/g, '&');
-}
-
-/**
- * From `start` through the issuer back to `callbackPath` on `origin`; posts the sign-in form when
- * the issuer shows it. Returns the callback's answer and whether a password was typed.
- */
-async function signIn(
+/** signInAt with the console's origin and callback by default */
+function signIn(
   b: Browser,
   start: string,
-  user: { name: string; password: string } | undefined,
+  user: SignInUser | undefined,
   origin = env.url,
   callbackPath = '/console/callback',
-): Promise<{ callback: Res; typedPassword: boolean; authUrl: URL }> {
-  let r = await b.request(new URL(start, origin));
-  assert.equal(r.status, 302, r.body.slice(0, 300));
-  const authUrl = new URL(r.location!, r.url);
-  let typedPassword = false;
-  for (let hop = 0; hop < 12; hop++) {
-    const next = r.location ? new URL(r.location, r.url) : undefined;
-    if (next && next.origin === origin && next.pathname === callbackPath) {
-      return { callback: await b.request(next), typedPassword, authUrl };
-    }
-    if (next) {
-      r = await b.request(next);
-      continue;
-    }
-    assert.equal(r.status, 200, `stuck at ${r.url.href}: ${r.status} ${r.body.slice(0, 300)}`);
-    assert.ok(user, 'the issuer asked for a password where none was expected');
-    typedPassword = true;
-    r = await b.request(new URL(formAction(r.body), r.url), {
-      method: 'POST',
-      form: { backend: 'local', username: user.name, password: user.password },
-    });
-  }
-  throw new Error('too many redirects');
+): ReturnType<typeof signInAt> {
+  return signInAt(b, start, user, origin, callbackPath);
 }
 
 async function consoleLogin(
@@ -280,8 +178,8 @@ async function csrf(b: Browser): Promise<string> {
 // ---------------------------------------------------------------- tests
 
 describe('console backend', () => {
-  const admin = new Browser();
-  const bob = new Browser();
+  const admin = newBrowser();
+  const bob = newBrowser();
 
   test('sign-in: code + PKCE at our issuer, the session cookie, then /api/session', async () => {
     const none = await sessionOf(admin);
@@ -319,7 +217,7 @@ describe('console backend', () => {
   });
 
   test('a forged or replayed callback is refused with a page that links to login', async () => {
-    const b = new Browser();
+    const b = newBrowser();
     const r = await b.request('/console/callback?code=x&state=y');
     assert.equal(r.status, 400);
     assert.match(r.body, /href="\/console\/login"/);
@@ -537,8 +435,70 @@ describe('console backend', () => {
     assert.equal(refused.status, 403, "bob lacks the route's group");
   });
 
+  test('single logout: signing out of the console ends the SSO proxy session too (back-channel)', async () => {
+    const SOL_PASSWORD = 'console-sol-password-123';
+    const made = await runKaasctl(
+      [
+        'user',
+        'create',
+        'sol',
+        '--role',
+        'cluster-admins',
+        '--kubeconfig',
+        join(env.dir, 'admin.kubeconfig'),
+        '--password-stdin',
+      ],
+      { input: SOL_PASSWORD },
+    );
+    assert.equal(made.code, 0, made.stderr);
+    const b = newBrowser();
+    await consoleLogin(b, { name: 'sol', password: SOL_PASSWORD });
+    const proxied = await signIn(b, '/echo/', undefined, env.proxyUrl, '/oauth2/callback');
+    assert.equal(proxied.typedPassword, false);
+    assert.equal(proxied.callback.status, 302);
+    const proxyCookie = b.cookie('_kaas_sso');
+    assert.ok(proxyCookie, 'the proxy session cookie');
+    const html = { accept: 'text/html' };
+    const before = await b.request(`${env.proxyUrl}/echo/who`, { headers: html });
+    assert.equal(before.status, 200, before.body.slice(0, 200));
+    assert.equal(
+      (JSON.parse(before.body) as { headers: Record<string, string> }).headers['x-forwarded-user'],
+      'local:sol',
+    );
+
+    const out = await b.request('/console/logout', {
+      method: 'POST',
+      headers: { 'x-csrf-token': await csrf(b) },
+    });
+    assert.equal(out.status, 200);
+
+    // the same browser, its old proxy cookie still sent: back to sign-in, cookie cleared
+    assert.equal(b.cookie('_kaas_sso')?.value, proxyCookie.value, 'the browser still holds the old cookie');
+    const after = await b.request(`${env.proxyUrl}/echo/who`, { headers: html });
+    assert.equal(after.status, 302, after.body.slice(0, 200));
+    assert.equal(new URL(after.location!).pathname, '/oidc/auth');
+    assert.match(after.headers.getSetCookie().join('\n'), /_kaas_sso=; .*Max-Age=0/);
+    // and the issuer wants the password: nothing signs the proxy back in silently
+    const again = await signIn(
+      b,
+      '/echo/',
+      { name: 'sol', password: SOL_PASSWORD },
+      env.proxyUrl,
+      '/oauth2/callback',
+    );
+    assert.equal(again.typedPassword, true);
+    // a copy of the old cookie (another client) is refused too
+    const copy = newBrowser();
+    copy.cookies.push({ ...proxyCookie });
+    const copied = await copy.request(`${env.proxyUrl}/echo/who`, {
+      headers: { accept: 'application/json' },
+    });
+    assert.equal(copied.status, 401);
+    assert.match(env.server.log(), /back-channel logout delivered/);
+  });
+
   test('logout needs the CSRF token; then the session and the issuer session are gone', async () => {
-    const b = new Browser();
+    const b = newBrowser();
     await consoleLogin(b);
     const none = await b.request('/console/logout', { method: 'POST' });
     assert.equal(none.status, 403);
@@ -575,7 +535,7 @@ describe('console backend', () => {
   });
 
   test('every console response carries the CSP, nosniff and same-origin referrer', async () => {
-    const anon = new Browser();
+    const anon = newBrowser();
     await anon.request('/console/');
     await anon.request('/console/clusters/x');
     await anon.request('/console/api/info');
@@ -611,7 +571,7 @@ describe('console backend', () => {
     const prom = await admin.request(`${env.proxyUrl}/prometheus/-/ready`);
     assert.equal(prom.status, 200, prom.body.slice(0, 200));
 
-    const short = new Browser();
+    const short = newBrowser();
     await consoleLogin(short);
     assert.equal((await sessionOf(short)).status, 200);
     await new Promise((r) => setTimeout(r, 3500));

@@ -554,9 +554,19 @@ describe('OIDC issuer', () => {
     assert.equal(claims.sub, 'uid-dana');
     assert.equal(claims[BACKEND_CLAIM], 'keystone');
     assert.deepEqual(claims.groups, ['role-id-1']);
-    // the upstream secret was not kept, so nothing re-checks it: the sign-in ends with it
+    // the upstream secret is kept sealed: a refresh re-checks it, the console gets it in-process
     const refreshed = await client.refreshTokenGrant(config, tokens.refresh_token!);
-    assert.equal(fake.revalidateCalls, 0);
+    assert.equal(fake.revalidateCalls, 1);
+    const kept = await second.signInFor(tokens.access_token);
+    assert.equal(kept?.session.secret, 'upstream-secret-of-dana');
+    assert.equal(kept?.identity.username, 'keystone:dana');
+    assert.equal(await second.signInFor('not-a-token'), undefined);
+    const dana = fake.users.get('dana')!;
+    dana.revoked = true;
+    await assert.rejects(client.refreshTokenGrant(config, refreshed.refresh_token!), {
+      error: 'invalid_grant',
+    });
+    dana.revoked = false;
     offsetMs = 3601_000;
     await assert.rejects(client.refreshTokenGrant(config, refreshed.refresh_token ?? tokens.refresh_token!), {
       error: 'invalid_grant',

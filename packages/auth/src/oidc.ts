@@ -14,10 +14,12 @@ import type {
   JWK,
   KoaContextWithOIDC,
 } from 'oidc-provider';
-import { InvalidCredentialsError } from './errors.ts';
-import type { Credentials, Identity, IdentityBackend, UpstreamSession } from './identity.ts';
+import { Agent, fetch as undiciFetch } from 'undici';
+import { InvalidCredentialsError, UpstreamError } from './errors.ts';
+import type { Authenticated, Credentials, Identity, IdentityBackend, UpstreamSession } from './identity.ts';
 import { MemoryOidcStore } from './oidc-adapter.ts';
 import { ExchangeRateLimiter } from './ratelimit.ts';
+import { openSecret, sealSecret } from './tokens.ts';
 
 export interface OidcClient {
   clientId: string;
@@ -26,6 +28,11 @@ export interface OidcClient {
   /** compared exactly, as OAuth 2.1 requires */
   redirectUris: string[];
   postLogoutRedirectUris?: string[];
+  /**
+   * OpenID Connect Back-Channel Logout: the issuer POSTs a signed logout token (with `sid`) here
+   * when a browser session the client took part in ends; its ID tokens then carry `sid`.
+   */
+  backchannelLogoutUri?: string;
   /** shown on the sign-in page */
   name?: string;
 }
@@ -71,6 +78,8 @@ export interface OidcIssuerOptions {
   adapter?: AdapterFactory;
   /** per user name and per source address on the sign-in form (defaults: ExchangeRateLimiter's) */
   rateLimiter?: ExchangeRateLimiter;
+  /** CA bundle (PEM) the issuer trusts when it calls clients back (back-channel logout) */
+  caPem?: string;
   now?: () => number;
   /** never given secrets: messages and non-secret fields only */
   log?: (level: 'info' | 'warn' | 'error', msg: string, fields?: Record<string, unknown>) => void;
@@ -84,6 +93,18 @@ export interface OidcIssuer {
   handle(req: IncomingMessage, res: ServerResponse): Promise<void>;
   close(): Promise<void>;
   readonly provider: Provider;
+  /**
+   * In-process, for a relying party in the same server (the console): what the sign-in behind an
+   * access token proved, with the upstream secret (keystone's token), or undefined when the token
+   * or its sign-in is gone. Never exposed over HTTP.
+   */
+  signInFor(accessToken: string): Promise<(Authenticated & { sessionUid: string }) | undefined>;
+  /**
+   * Ends a browser session as a confirmed RP-initiated logout does: a back-channel logout to every
+   * client that took part and registered one, its grants (refresh tokens) revoked, the session and
+   * its sign-in gone.
+   */
+  endSession(sessionUid: string): Promise<void>;
 }
 
 /** Claims beyond the standard ones. */
@@ -98,9 +119,14 @@ const INVALID_LOGIN = 'Invalid username or password.';
 /** What one sign-in proved, kept under its account id (a fresh id per sign-in). */
 interface SignIn {
   identity: Omit<Identity, 'expiresAt'>;
-  /** without the upstream secret: we never keep the user's keystone token */
   session: Omit<UpstreamSession, 'secret'>;
-  /** the upstream needed a secret to re-check: the sign-in instead ends at the upstream's expiry */
+  /**
+   * The upstream secret (keystone's token), sealed (AES-256-GCM, key from the cookie keys, the
+   * account id as associated data): refreshes re-check the user with it, and the console mints
+   * KaaS tokens with it.
+   */
+  sealedSecret?: string;
+  /** false in sign-ins kept before the secret was: those end at the upstream's own expiry */
   revalidate: boolean;
 }
 
@@ -156,6 +182,9 @@ function clientMetadata(c: OidcClient): ClientMetadata {
     ...(c.name !== undefined ? { client_name: c.name } : {}),
     redirect_uris: c.redirectUris,
     post_logout_redirect_uris: c.postLogoutRedirectUris ?? [],
+    ...(c.backchannelLogoutUri !== undefined
+      ? { backchannel_logout_uri: c.backchannelLogoutUri, backchannel_logout_session_required: true }
+      : {}),
     grant_types: ['authorization_code', 'refresh_token'],
     response_types: ['code'],
     scope: SCOPES.join(' '),
@@ -181,6 +210,28 @@ export async function createOidcIssuer(opts: OidcIssuerOptions): Promise<OidcIss
     interactionS: opts.ttl?.interactionS ?? 600,
   };
   const refreshTokenS = opts.ttl?.refreshTokenS ?? ttl.sessionS;
+  // the upstream secret is sealed under the cookie keys (the first seals, all open: rotation)
+  const sealUpstream = (secret: string, accountId: string) =>
+    sealSecret(`oidc-upstream:${opts.cookieKeys[0]!}`, secret, accountId);
+  const openUpstream = (sealed: string, accountId: string): string | undefined => {
+    for (const k of opts.cookieKeys) {
+      const v = openSecret(`oidc-upstream:${k}`, sealed, accountId);
+      if (v !== undefined) return v;
+    }
+    return undefined;
+  };
+  const upstreamOf = (s: SignIn): UpstreamSession | undefined => {
+    if (s.sealedSecret === undefined) return s.session;
+    const secret = openUpstream(s.sealedSecret, s.identity.uid);
+    return secret === undefined ? undefined : { ...s.session, secret };
+  };
+  // back-channel logout calls go to configured clients only, so the loopback addresses that
+  // oidc-provider's SSRF guard refuses are fine (the in-server SSO proxy is on 127.0.0.1)
+  const clientAgent = new Agent({
+    connect: opts.caPem ? { ca: opts.caPem } : {},
+    headersTimeout: 5_000,
+    bodyTimeout: 5_000,
+  });
 
   const account = (accountId: string, s: SignIn): Account => ({
     accountId,
@@ -225,10 +276,23 @@ export async function createOidcIssuer(opts: OidcIssuerOptions): Promise<OidcIss
     }
     if (!s || s.identity.uid !== accountId) return undefined;
     if (token?.kind !== 'RefreshToken' || !s.revalidate) return account(accountId, s);
-    // a refresh re-checks the user upstream: disabled, deleted or a new password ends it here
+    // a refresh re-checks the user upstream: disabled, deleted, a new password (local) or a
+    // revoked token, removed roles (keystone) end it here, and the groups stay current
     const backend = backends.get(s.identity.backend);
-    if (!backend) return undefined;
-    const current = await backend.revalidate(s.session);
+    const upstream = upstreamOf(s);
+    if (!backend || !upstream) return undefined;
+    let current: Identity | 'revoked';
+    try {
+      current = await backend.revalidate(upstream);
+    } catch (e) {
+      if (!(e instanceof UpstreamError)) throw e;
+      // the upstream cannot answer: what it said at sign-in holds until the sign-in ends
+      log('warn', 'oidc: upstream unavailable on refresh; keeping the signed-in identity', {
+        backend: s.identity.backend,
+        error: e.message,
+      });
+      return account(accountId, s);
+    }
     if (current === 'revoked' || current.uid !== accountId) return undefined;
     return account(accountId, { ...s, identity: withoutExpiry(current) });
   };
@@ -257,7 +321,13 @@ export async function createOidcIssuer(opts: OidcIssuerOptions): Promise<OidcIss
       devInteractions: { enabled: false },
       rpInitiatedLogout: { enabled: true, logoutSource, postLogoutSuccessSource },
       revocation: { enabled: true },
+      backchannelLogout: { enabled: true },
     },
+    fetch: (url, options) =>
+      undiciFetch(url instanceof Request ? url.url : url, {
+        ...(options as object),
+        dispatcher: clientAgent,
+      }),
     findAccount,
     interactions: {
       url: (_ctx, interaction) => `${issuerPath}/interaction/${interaction.uid}`,
@@ -350,7 +420,8 @@ export async function createOidcIssuer(opts: OidcIssuerOptions): Promise<OidcIss
     const record: SignIn & { untilMs: number } = {
       identity: withoutExpiry(identity),
       session: { subject: session.subject, scope: session.scope, version: session.version },
-      revalidate: session.secret === undefined,
+      ...(session.secret !== undefined ? { sealedSecret: sealUpstream(session.secret, identity.uid) } : {}),
+      revalidate: true,
       untilMs: now() + signInTtlS(identity.expiresAt) * 1000,
     };
     await signIns.upsert(`pending:${signInId}`, { extra: asExtra(record) }, ttl.interactionS);
@@ -443,13 +514,65 @@ export async function createOidcIssuer(opts: OidcIssuerOptions): Promise<OidcIss
     await callback(req, res);
   }
 
+  async function signInFor(
+    accessToken: string,
+  ): Promise<(Authenticated & { sessionUid: string }) | undefined> {
+    const at = await provider.AccessToken.find(accessToken);
+    const sessionUid = at?.sessionUid;
+    if (!at || !sessionUid) return undefined;
+    const s = await loadSignIn(`session:${sessionUid}`);
+    if (!s || s.identity.uid !== at.accountId) return undefined;
+    const session = upstreamOf(s);
+    if (!session) return undefined;
+    const expiresAt = new Date(s.untilMs);
+    return { sessionUid, identity: { ...s.identity, expiresAt }, session };
+  }
+
+  async function endSession(sessionUid: string): Promise<void> {
+    const session = await provider.Session.findByUid(sessionUid);
+    await signIns.destroy(`session:${sessionUid}`);
+    if (!session) return;
+    const accountId = session.accountId;
+    for (const [clientId, auth] of Object.entries(session.authorizations ?? {})) {
+      // oidc-provider's Client has backchannelLogout(sub, sid) (what its end_session calls); the
+      // type definitions leave it out
+      const client = (await provider.Client.find(clientId)) as
+        | { backchannelLogoutUri?: string; backchannelLogout(sub: string, sid: string): Promise<void> }
+        | undefined;
+      const sid = session.sidFor(clientId);
+      if (client?.backchannelLogoutUri && accountId && sid) {
+        await client.backchannelLogout(accountId, sid).then(
+          () => log('info', 'oidc: back-channel logout delivered', { client: clientId }),
+          (e: unknown) =>
+            log('warn', 'oidc: back-channel logout failed', {
+              client: clientId,
+              error: e instanceof Error ? e.message : String(e),
+            }),
+        );
+      }
+      const grantId = auth.grantId;
+      if (grantId) {
+        await Promise.all([
+          provider.AccessToken.revokeByGrantId(grantId),
+          provider.RefreshToken.revokeByGrantId(grantId),
+          provider.AuthorizationCode.revokeByGrantId(grantId),
+          provider.Grant.adapter.destroy(grantId),
+        ]);
+      }
+    }
+    await session.destroy();
+  }
+
   return {
     prefix: `${issuerPath}/`,
     issuer: issuerUrl.href,
     provider,
     handle,
+    signInFor,
+    endSession,
     close: async () => {
       memory?.clear();
+      await clientAgent.close();
     },
   };
 }

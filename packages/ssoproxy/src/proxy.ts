@@ -8,13 +8,15 @@ import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import { Agent as HttpsAgent, createServer as createHttpsServer, request as httpsRequest } from 'node:https';
 import type { AddressInfo, Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
+import { createRemoteJWKSet, customFetch as joseCustomFetch } from 'jose';
+import type { JWTVerifyGetKey } from 'jose';
 import * as client from 'openid-client';
 import { Agent as UndiciAgent, fetch as undiciFetch } from 'undici';
 import { parseSsoProxyConfig } from './config.ts';
 import type { SsoProxyConfig, SsoProxyConfigInput } from './config.ts';
 import { parseCookies, serializeCookie, withoutCookies } from './cookies.ts';
+import { LogoutTokenError, sidRevocationKey, verifyLogoutToken } from './logout.ts';
 import { clientResponseHeaders, upstreamRequestHeaders } from './headers.ts';
-import { createForwarder } from './forward.ts';
 import { forbiddenPage, htmlEscape, page, sendPage, signOutForm } from './pages.ts';
 import { isAllowed, isUnsafePath, matchRoute, safeReturnPath, upstreamPath } from './routes.ts';
 import type { Route } from './routes.ts';
@@ -49,6 +51,7 @@ export const PATHS = {
   signedOut: '/oauth2/signed_out',
   userinfo: '/oauth2/userinfo',
   health: '/oauth2/healthz',
+  backchannelLogout: '/oauth2/backchannel_logout',
 } as const;
 
 const LOGIN_TTL_S = 600;
@@ -70,6 +73,7 @@ export function ssoProxyOidcClient(input: SsoProxyConfigInput & { publicUrl: str
   clientSecret: string;
   redirectUris: string[];
   postLogoutRedirectUris: string[];
+  backchannelLogoutUri: string;
   name: string;
 } {
   const c = parseSsoProxyConfig(input);
@@ -79,6 +83,8 @@ export function ssoProxyOidcClient(input: SsoProxyConfigInput & { publicUrl: str
     clientSecret: c.oidc.clientSecret,
     redirectUris: origins.map((o) => `${o}${PATHS.callback}`),
     postLogoutRedirectUris: origins.map((o) => `${o}${PATHS.signedOut}`),
+    // one for every origin: the revocation list is the proxy's, whichever host a session is on
+    backchannelLogoutUri: `${origins[0]}${PATHS.backchannelLogout}`,
     name: 'KaaS SSO',
   };
 }
@@ -196,9 +202,7 @@ export async function startSsoProxy(input: SsoProxyConfigInput, deps: SsoProxyDe
     return discovering;
   };
 
-  // ------------------------------------------------------------ upstreams
-  const forwarder = createForwarder(config.routes, isOurCookie);
-  // node:http agents for upgrades (websockets) to https upstreams
+  // ------------------------------------------------------------ upstream agents
   const upstreamAgents = new Map<string, HttpsAgent>();
   for (const r of config.routes) {
     if (r.upstream.startsWith('https:'))
@@ -242,6 +246,7 @@ export async function startSsoProxy(input: SsoProxyConfigInput, deps: SsoProxyDe
     const sub = claims?.sub ?? prior?.sub;
     if (!sub) throw new Error('no ID token in the token response');
     const email = stringClaim(claims?.email) ?? (claims ? undefined : prior?.email);
+    const sid = stringClaim(claims?.sid) ?? prior?.sid;
     return {
       id: base.id,
       createdAtMs: base.createdAtMs,
@@ -250,6 +255,7 @@ export async function startSsoProxy(input: SsoProxyConfigInput, deps: SsoProxyDe
       user: claims ? (stringClaim(claims.preferred_username) ?? sub) : prior!.user,
       ...(email ? { email } : {}),
       groups: claims ? groupsClaim(claims.groups) : (prior?.groups ?? []),
+      ...(sid ? { sid } : {}),
       accessToken: tokens.access_token,
       ...((tokens.refresh_token ?? prior?.refreshToken)
         ? { refreshToken: tokens.refresh_token ?? prior?.refreshToken }
@@ -515,6 +521,65 @@ export async function startSsoProxy(input: SsoProxyConfigInput, deps: SsoProxyDe
     res.end();
   };
 
+  // ------------------------------------------------------------ back-channel logout
+  let issuerKeys: { uri: string; keys: JWTVerifyGetKey } | undefined;
+  const keysOf = (cfg: client.Configuration): JWTVerifyGetKey => {
+    const uri = cfg.serverMetadata().jwks_uri;
+    if (!uri) throw new Error('the issuer publishes no jwks_uri');
+    if (issuerKeys?.uri !== uri)
+      issuerKeys = {
+        uri,
+        keys: createRemoteJWKSet(new URL(uri), {
+          [joseCustomFetch]: (u: string, options: object) =>
+            undiciFetch(u, { ...options, dispatcher: issuerAgent }),
+        }),
+      };
+    return issuerKeys.keys;
+  };
+
+  /**
+   * POST from the issuer (server to server; the signed logout token is the credential): every
+   * session that came from the named issuer session is refused from now on, cookie-held ones
+   * included, until the longest a session here can last.
+   */
+  const backchannelLogout = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
+    const answer = (status: number, body?: object) => {
+      res.writeHead(status, { 'content-type': 'application/json', 'cache-control': 'no-store' });
+      res.end(body ? JSON.stringify(body) : undefined);
+    };
+    if (req.method !== 'POST') {
+      res.setHeader('allow', 'POST');
+      return answer(405, { error: 'invalid_request', error_description: 'POST only' });
+    }
+    const chunks: Buffer[] = [];
+    let size = 0;
+    for await (const chunk of req as AsyncIterable<Buffer>) {
+      size += chunk.length;
+      if (size > 16 * 1024) return answer(413, { error: 'invalid_request' });
+      chunks.push(chunk);
+    }
+    const token = new URLSearchParams(Buffer.concat(chunks).toString('utf8')).get('logout_token');
+    if (!token) return answer(400, { error: 'invalid_request', error_description: 'no logout_token' });
+    const cfg = await oidc();
+    let claims;
+    try {
+      claims = await verifyLogoutToken(token, {
+        issuer: cfg.serverMetadata().issuer,
+        clientId: config.oidc.clientId,
+        keys: keysOf(cfg),
+        now,
+      });
+    } catch (e) {
+      if (!(e instanceof LogoutTokenError)) throw e;
+      log('warn', 'sso-proxy: back-channel logout refused', { error: e.message });
+      return answer(400, { error: 'invalid_request', error_description: e.message });
+    }
+    await store.revoke(sidRevocationKey(claims.sid), now() + config.cookie.maxAgeS * 1000);
+    for (const [id, s] of latest) if (s.sid === claims.sid) latest.delete(id);
+    log('info', 'sso-proxy: signed out by the issuer (back-channel)', {});
+    answer(200);
+  };
+
   // ------------------------------------------------------------ proxying
   // upstreams and origins come from the config: parse each once, not once per request
   const parsedUrls = new Map<string, URL>();
@@ -562,13 +627,24 @@ export async function startSsoProxy(input: SsoProxyConfigInput, deps: SsoProxyDe
     origin: string,
     c: Current,
   ): void => {
-    const { options } = upstreamOptions(route, req, origin, c.session!, false);
-    forwarder.forward(req, res, route, {
-      path: options.path,
-      headers: options.headers,
-      setCookies: c.setCookies,
-      onUpstreamError: (e) => {
-        log('warn', 'sso-proxy: upstream error', { route: route.name, error: e.message });
+    const { request, options } = upstreamOptions(route, req, origin, c.session!, false);
+    const up = request(options);
+    up.on('response', (upRes) => {
+      const headers = clientResponseHeaders(upRes.headers, isOurCookie);
+      if (c.setCookies.length) {
+        const prior = headers['set-cookie'];
+        headers['set-cookie'] = [
+          ...(Array.isArray(prior) ? prior : prior ? [String(prior)] : []),
+          ...c.setCookies,
+        ];
+      }
+      res.writeHead(upRes.statusCode ?? 502, upRes.statusMessage, headers);
+      upRes.pipe(res);
+      upRes.on('error', () => res.destroy());
+    });
+    up.on('error', (e) => {
+      log('warn', 'sso-proxy: upstream error', { route: route.name, error: e.message });
+      if (!res.headersSent)
         sendPage(
           res,
           502,
@@ -577,8 +653,12 @@ export async function startSsoProxy(input: SsoProxyConfigInput, deps: SsoProxyDe
             `<p><strong>${htmlEscape(route.name)}</strong> is not answering. Try again later.</p>`,
           ),
         );
-      },
+      else res.destroy();
     });
+    res.on('close', () => {
+      if (!res.writableFinished) up.destroy();
+    });
+    req.pipe(up);
   };
 
   const sockets = new Set<Duplex>();
@@ -658,6 +738,7 @@ export async function startSsoProxy(input: SsoProxyConfigInput, deps: SsoProxyDe
       return;
     }
     if (path === PATHS.callback) return callback(req, res, origin, url);
+    if (path === PATHS.backchannelLogout) return backchannelLogout(req, res);
     if (path === PATHS.signOut) {
       if (req.method === 'POST') return signOut(req, res, origin);
       sendPage(
@@ -800,7 +881,6 @@ export async function startSsoProxy(input: SsoProxyConfigInput, deps: SsoProxyDe
       server.closeAllConnections();
       await new Promise<void>((resolve) => server.close(() => resolve()));
       for (const a of upstreamAgents.values()) a.destroy();
-      await forwarder.close();
       await issuerAgent.close();
     },
   };

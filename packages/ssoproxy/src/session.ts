@@ -4,6 +4,7 @@
 import { randomBytes } from 'node:crypto';
 import type { CookieOptions } from './cookies.ts';
 import { serializeCookie } from './cookies.ts';
+import { sidRevocationKey } from './logout.ts';
 import type { Sealer } from './seal.ts';
 
 export interface Session {
@@ -14,6 +15,8 @@ export interface Session {
   user: string;
   email?: string;
   groups: string[];
+  /** the issuer's session id for this client (ID token `sid`): a back-channel logout names it */
+  sid?: string;
   accessToken: string;
   refreshToken?: string;
   accessExpiresAtMs: number;
@@ -180,7 +183,8 @@ export class SessionCodec {
     }
     if ('ref' in payload) {
       const s = await o.store.get(payload.ref);
-      return s && s.expiresAtMs > o.now() ? { session: s, serverSide: true } : undefined;
+      if (!s || s.expiresAtMs <= o.now() || (await this.#loggedOut(s))) return undefined;
+      return { session: s, serverSide: true };
     }
     const s = payload.s;
     if (!s || typeof s.id !== 'string') return undefined;
@@ -192,7 +196,13 @@ export class SessionCodec {
   async #live(s: Session): Promise<{ session: Session; serverSide: boolean } | undefined> {
     if (s.expiresAtMs <= this.#o.now()) return undefined;
     if (await this.#o.store.isRevoked(s.id)) return undefined;
+    if (await this.#loggedOut(s)) return undefined;
     return { session: s, serverSide: false };
+  }
+
+  /** The issuer ended the browser session this one came from (back-channel logout). */
+  async #loggedOut(s: Session): Promise<boolean> {
+    return s.sid !== undefined && (await this.#o.store.isRevoked(sidRevocationKey(s.sid)));
   }
 
   clearCookie(): string {

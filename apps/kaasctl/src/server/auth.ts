@@ -40,6 +40,8 @@ export interface AuthFlags {
   tokenTtlSeconds?: number;
   /** OIDC relying parties (the console, the SSO proxy) */
   oidcClients?: OidcClient[];
+  /** the CA the issuer trusts when it calls relying parties back (back-channel logout) */
+  oidcCaPem?: string;
   /** positive and negative cache TTL of token checks (default 10 s) */
   cacheTtlMs?: number;
 }
@@ -166,6 +168,7 @@ export async function setupAuth(kv: KVStore, flags: AuthFlags, log?: Log): Promi
         backends,
         defaultBackend: flags.backends[0]!,
         clients: flags.oidcClients ?? [],
+        ...(flags.oidcCaPem ? { caPem: flags.oidcCaPem } : {}),
         keyStore: kvJson(kv, `/kaas/auth/oidc/signing-keys`),
         // sessions, grants, codes and refresh tokens in the store: a restart signs nobody out
         adapter: oidcState.factory(),

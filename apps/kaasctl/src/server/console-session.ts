@@ -33,8 +33,10 @@ interface SealedToken {
 
 export interface SessionRecord {
   user: ConsoleUser;
-  /** what the identity backend needs to re-check the user when a token is minted (no secret) */
+  /** what the identity backend needs to re-check the user when a token is minted */
   upstream: Omit<UpstreamSession, 'secret'>;
+  /** the upstream secret (keystone's token), sealed like the tokens (audience "upstream") */
+  sealedSecret?: string;
   createdAtMs: number;
   expiresAtMs: number;
   /** the issuer's browser session, ended on logout */
@@ -83,6 +85,9 @@ export function constantTimeEqual(a: string, b: string): boolean {
   return timingSafeEqual(x, y) && a.length === b.length;
 }
 
+/** the sealed upstream secret's associated data; cluster names cannot take this form */
+const UPSTREAM_AAD = 'upstream:';
+
 const CACHE_MS = 1000;
 const CACHE_MAX = 10_000;
 
@@ -100,7 +105,7 @@ export class ConsoleSessions {
   readonly #kv: KVStore;
   readonly #tokens: TokenService;
   /** re-checks the user before a token is minted; undefined = the user is gone or disabled */
-  readonly #revalidate: (u: SessionRecord) => Promise<Authenticated | undefined>;
+  readonly #revalidate: (u: SessionRecord, upstream: UpstreamSession) => Promise<Authenticated | undefined>;
   readonly #now: () => number;
   readonly #minting = new Map<string, Promise<string>>();
   /**
@@ -116,7 +121,7 @@ export class ConsoleSessions {
   constructor(o: {
     kv: KVStore;
     tokens: TokenService;
-    revalidate: (u: SessionRecord) => Promise<Authenticated | undefined>;
+    revalidate: (u: SessionRecord, upstream: UpstreamSession) => Promise<Authenticated | undefined>;
     now?: () => number;
   }) {
     this.#kv = o.kv;
@@ -125,11 +130,18 @@ export class ConsoleSessions {
     this.#now = o.now ?? Date.now;
   }
 
+  /** `secret`: the upstream's (keystone's token), kept sealed under the new session's id */
   async create(
-    r: Omit<SessionRecord, 'tokens' | 'createdAtMs'>,
+    r: Omit<SessionRecord, 'tokens' | 'createdAtMs' | 'sealedSecret'>,
+    secret?: string,
   ): Promise<{ id: string; record: SessionRecord }> {
     const id = randomBytes(32).toString('base64url');
-    const record: SessionRecord = { ...r, createdAtMs: this.#now(), tokens: {} };
+    const record: SessionRecord = {
+      ...r,
+      ...(secret !== undefined ? { sealedSecret: seal(id, UPSTREAM_AAD, secret) } : {}),
+      createdAtMs: this.#now(),
+      tokens: {},
+    };
     await this.#kv.create(consoleSessionsPrefix + sha256(id), JSON.stringify(record));
     return { id, record };
   }
@@ -185,7 +197,13 @@ export class ConsoleSessions {
   }
 
   async #mint(s: Extract<SessionLookup, { ok: true }>, audience: string): Promise<string> {
-    const auth = await this.#revalidate(s.record);
+    let upstream: UpstreamSession = s.record.upstream;
+    if (s.record.sealedSecret !== undefined) {
+      const secret = unseal(s.id, UPSTREAM_AAD, s.record.sealedSecret);
+      if (secret === undefined) throw new Error('revoked');
+      upstream = { ...upstream, secret };
+    }
+    const auth = await this.#revalidate(s.record, upstream);
     if (!auth) throw new Error('revoked');
     const issued = await this.#tokens.issue(auth, {
       audience,

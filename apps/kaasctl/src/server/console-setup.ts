@@ -97,7 +97,6 @@ export function setupConsole(o: ConsoleSetupOptions): ConsoleSetup {
   const console_ = createConsole({
     kv: o.kv,
     tokens: o.auth.tokens,
-    local: o.auth.local,
     caPem: o.pki.caPem,
     caFile: o.pki.caFile,
     ...(o.sessionTtlS ? { sessionTtlS: o.sessionTtlS } : {}),

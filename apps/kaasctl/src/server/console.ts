@@ -7,8 +7,14 @@
 import { randomBytes } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { ApiServer, ExtraRoute, KVStore } from '@kaas/apiserver';
-import type { Authenticated, LocalUsersBackend, OidcClient, OidcIssuer, TokenService } from '@kaas/auth';
-import { BACKEND_CLAIM } from '@kaas/auth';
+import type {
+  Authenticated,
+  Identity,
+  OidcClient,
+  OidcIssuer,
+  TokenService,
+  UpstreamSession,
+} from '@kaas/auth';
 import * as oidc from 'openid-client';
 import { Agent, fetch as undiciFetch } from 'undici';
 import { execKubeconfig } from '../commands/auth.ts';
@@ -36,9 +42,8 @@ export interface SsoProxyInfo {
 
 export interface ConsoleOptions {
   kv: KVStore;
+  /** mints the users' KaaS tokens; its backends re-check the users (local, keystone) */
   tokens: TokenService;
-  /** the local users backend: the console mints tokens for local users (see docs/console.md) */
-  local: LocalUsersBackend | undefined;
   caPem: string;
   /** the CA file on this machine, for the login command and the kubeconfig's exec plugin */
   caFile: string;
@@ -120,7 +125,7 @@ export function createConsole(o: ConsoleOptions): Console {
     kv: o.kv,
     tokens: o.tokens,
     now,
-    revalidate: async (r) => revalidate(r),
+    revalidate: async (r, upstream) => revalidate(r, upstream),
   });
   const sweep = setInterval(() => {
     sessions
@@ -129,12 +134,18 @@ export function createConsole(o: ConsoleOptions): Console {
   }, 10 * 60_000);
   sweep.unref();
 
-  /** Local users only: the user must still exist, be enabled and have the same password. */
-  async function revalidate(r: SessionRecord): Promise<Authenticated | undefined> {
-    if (r.user.backend !== 'local' || !o.local) return undefined;
-    const identity = await o.local.revalidate(r.upstream);
-    if (identity === 'revoked') return undefined;
-    return { identity, session: r.upstream };
+  /**
+   * Before a token is minted the user is re-checked with their backend: a local user must still
+   * exist, be enabled and have the same password; a keystone user's token must still validate
+   * (roles, user, project, password unchanged). The minted token keeps the keystone token, sealed,
+   * so the API server re-checks it the same way (docs/auth.md).
+   */
+  async function revalidate(r: SessionRecord, upstream: UpstreamSession): Promise<Authenticated | undefined> {
+    const backend = o.tokens.backend(r.user.backend);
+    if (!backend) return undefined;
+    const identity = await backend.revalidate(upstream);
+    if (identity === 'revoked' || identity.uid !== r.user.uid) return undefined;
+    return { identity, session: upstream };
   }
 
   const discover = (): Promise<oidc.Configuration> => {
@@ -286,26 +297,26 @@ export function createConsole(o: ConsoleOptions): Console {
       return callbackError(res, 'The sign-in could not be completed.');
     }
     const claims = tokens.claims();
-    const backend = typeof claims?.[BACKEND_CLAIM] === 'string' ? claims[BACKEND_CLAIM] : '';
-    const name = typeof claims?.preferred_username === 'string' ? claims.preferred_username : '';
-    if (!claims || backend !== 'local' || !o.local || !name.startsWith('local:'))
-      return callbackError(
-        res,
-        'The console signs in local users only for now; use kaasctl auth login for keystone users.',
-      );
-    const user = await o.local.store.get(name.slice('local:'.length));
-    if (!user || user.uid !== claims.sub || user.disabled)
-      return callbackError(res, 'This user no longer exists or is disabled.');
-    const identity = o.local.identityOf(user);
-    // the issuer's browser session, to end it on logout (found through the access token)
-    let issuerSessionUid: string | undefined;
+    if (!claims) return callbackError(res, 'The issuer sent no ID token.');
+    // what the sign-in proved, with the upstream secret (keystone's token): in-process, since the
+    // issuer and the console are the same server; the secret never travels in a token or a URL
+    const signIn = await issuer()?.signInFor(tokens.access_token);
+    if (!signIn || signIn.identity.uid !== claims.sub)
+      return callbackError(res, 'This sign-in has already ended at the identity provider.');
+    const backend = o.tokens.backend(signIn.identity.backend);
+    if (!backend)
+      return callbackError(res, `The identity provider "${signIn.identity.backend}" is not configured here.`);
+    let identity: Identity | 'revoked';
     try {
-      const at = await issuer()?.provider.AccessToken.find(tokens.access_token);
-      issuerSessionUid = at?.sessionUid;
-    } catch {
-      issuerSessionUid = undefined;
+      identity = await backend.revalidate(signIn.session);
+    } catch (e) {
+      log('warn', 'console: identity provider unavailable at sign-in', { error: (e as Error).message });
+      return callbackError(res, 'The identity provider is unavailable. Try again later.');
     }
-    const expiresAtMs = now() + sessionTtlMs;
+    if (identity === 'revoked' || identity.uid !== signIn.identity.uid)
+      return callbackError(res, 'This user no longer exists or is disabled.');
+    // a keystone sign-in cannot outlive keystone's token: its KaaS tokens could not be minted
+    const expiresAtMs = Math.min(now() + sessionTtlMs, identity.expiresAt?.getTime() ?? Infinity);
     const consoleUser: ConsoleUser = {
       name: identity.username,
       uid: identity.uid,
@@ -313,15 +324,14 @@ export function createConsole(o: ConsoleOptions): Console {
       extra: identity.extra,
       backend: identity.backend,
     };
-    const { id } = await sessions.create({
-      user: consoleUser,
-      upstream: { subject: user.uid, scope: user.name, version: String(user.generation) },
-      expiresAtMs,
-      ...(issuerSessionUid ? { issuerSessionUid } : {}),
-    });
+    const { secret, ...upstream } = signIn.session;
+    const { id } = await sessions.create(
+      { user: consoleUser, upstream, expiresAtMs, issuerSessionUid: signIn.sessionUid },
+      secret,
+    );
     log('info', 'console: signed in', { username: identity.username });
     redirect(res, pending.returnTo, [
-      cookie(CONSOLE_COOKIE, id, { path: '/console', maxAgeS: sessionTtlMs / 1000 }),
+      cookie(CONSOLE_COOKIE, id, { path: '/console', maxAgeS: (expiresAtMs - now()) / 1000 }),
       cookie(LOGIN_COOKIE, '', { path: '/console/callback', maxAgeS: 0 }),
     ]);
   }
@@ -336,13 +346,14 @@ export function createConsole(o: ConsoleOptions): Console {
     if (!csrfOk(req, s))
       return json(res, 403, { code: 'CsrfFailed', message: 'missing or wrong X-CSRF-Token' });
     await sessions.delete(s);
-    // ends the issuer's session too: the next sign-in asks for the password again
+    // single logout: the issuer's session ends (the next sign-in asks for the password again), its
+    // refresh tokens are revoked, and every relying party that took part and registered a
+    // back-channel logout URI (the SSO proxy) is told to end its own session
     const uid = s.record.issuerSessionUid;
-    const provider = issuer()?.provider;
-    if (uid && provider) {
+    const iss = issuer();
+    if (uid && iss) {
       try {
-        const is = await provider.Session.findByUid(uid);
-        await is?.destroy();
+        await iss.endSession(uid);
       } catch (e) {
         log('warn', 'console: ending the issuer session failed', { error: (e as Error).message });
       }
@@ -391,13 +402,12 @@ export function createConsole(o: ConsoleOptions): Console {
         code: 'BadRequest',
         message: `cluster ${JSON.stringify(cluster)}: not a cluster name`,
       });
-    const userName = s.record.user.name.replace(/^local:/, '');
     const text = execKubeconfig({
       server: url,
       caPem: o.caPem,
       caFile: o.caFile,
       cluster,
-      creds: { username: userName, backend: s.record.user.backend },
+      creds: execCredentials(s.record.user),
     });
     res.writeHead(200, {
       'Content-Type': 'application/yaml',
@@ -494,6 +504,26 @@ export function createConsole(o: ConsoleOptions): Console {
       clearInterval(sweep);
       void agent.close();
     },
+  };
+}
+
+/** What `kaasctl auth token` needs to sign the same user in again (never a secret). */
+export function execCredentials(u: ConsoleUser): {
+  username: string;
+  backend: string;
+  project?: string;
+  userDomain?: string;
+} {
+  if (u.backend !== 'keystone') return { username: u.name.replace(/^local:/, ''), backend: u.backend };
+  // keystone:<user domain id>:<name>; the name may itself hold colons
+  const name = u.name.split(':').slice(2).join(':');
+  const project = u.extra['keystone/project-name']?.[0];
+  const domain = u.extra['keystone/user-domain-name']?.[0];
+  return {
+    username: name,
+    backend: 'keystone',
+    ...(project ? { project } : {}),
+    ...(domain && domain !== 'Default' ? { userDomain: domain } : {}),
   };
 }
 

@@ -123,6 +123,7 @@ export async function runServer(flags: ServerFlags, signal?: AbortSignal): Promi
         ...(tokenTtlSeconds ? { tokenTtlSeconds } : {}),
         ...(cacheTtlSeconds ? { cacheTtlMs: cacheTtlSeconds * 1000 } : {}),
         oidcClients,
+        oidcCaPem: pki.ca.certPem,
       },
       log,
     );
