@@ -57,11 +57,21 @@ export interface ServiceHealth {
   message: string;
 }
 
+/** A service switched off whose objects this pass removed, and what went with it. */
+export interface RemovedService {
+  name: string;
+  version: string;
+  /** "disabled: removed 10 objects and the claims its StatefulSets made ...: PersistentVolumeClaim ..." */
+  message: string;
+}
+
 export interface ApplyResult {
   /** Objects created or updated. */
   written: number;
   pruned: number;
   services: ServiceHealth[];
+  /** services switched off that this pass pruned (empty once they are gone) */
+  removed: RemovedService[];
 }
 
 /** The object as the applier writes it: ownership labels and the hash of everything else. */
@@ -214,7 +224,17 @@ function generated(obj: KObject): KObject {
   return { ...obj, data };
 }
 
-/** Applies one object; returns the live object (undefined when its kind is not served yet) and whether it wrote. */
+/** The field manager KaaS applies as: `kubectl apply --server-side` conflicts name it. */
+export const fieldManager = 'kaas';
+
+/**
+ * Applies one object by server-side apply as `kaas`, forced: fields KaaS renders are KaaS's (a
+ * user's change to one is set back on the next pass, and another applier's claim on it is taken
+ * back), fields KaaS does not render (a label a user adds, what a controller sets) are left alone,
+ * and fields KaaS rendered before and renders no more are removed. The server writes nothing when
+ * the apply changes nothing, so an idle pass costs a read and a no-op apply per object. Returns
+ * the live object (undefined when its kind is not served yet) and whether it wrote.
+ */
 async function applyOne(
   client: InProcessClient,
   cluster: string,
@@ -234,20 +254,13 @@ async function applyOne(
     name: desired.metadata.name!,
   };
   const live = await client.get(ref).catch(ignoreNotFound);
-  if (!live) return { live: await client.create(cluster, generated(desired)), wrote: true };
-  // generated secrets keep their values: never rewritten
-  if (desired.metadata.annotations?.[generateKeysAnnotation]) return { live, wrote: false };
-  if (
-    live.metadata.annotations?.[appliedHashAnnotation] ===
-    desired.metadata.annotations?.[appliedHashAnnotation]
-  )
-    return { live, wrote: false };
-  // a conflict throws: the reconcile is retried and re-reads
-  const updated = await client.update(cluster, {
-    ...desired,
-    metadata: { ...desired.metadata, resourceVersion: live.metadata.resourceVersion },
-  });
-  return { live: updated, wrote: true };
+  // generated secrets keep their values: created once, never rewritten
+  if (live && desired.metadata.annotations?.[generateKeysAnnotation]) return { live, wrote: false };
+  const r = await client.apply(cluster, live ? desired : generated(desired), { fieldManager, force: true });
+  return {
+    live: r.obj,
+    wrote: r.created || r.obj.metadata.resourceVersion !== live?.metadata.resourceVersion,
+  };
 }
 
 /** Makes the cluster hold exactly the rendered services' objects; returns their health. */
@@ -256,7 +269,7 @@ export async function applyServices(
   cluster: string,
   services: readonly RenderedService[],
 ): Promise<ApplyResult> {
-  const result: ApplyResult = { written: 0, pruned: 0, services: [] };
+  const result: ApplyResult = { written: 0, pruned: 0, services: [], removed: [] };
   if (services.length > 0) await ensureNamespace(client, cluster, servicesNamespace);
   const wanted = new Set<string>();
   // a service that cannot render keeps what it runs
@@ -323,7 +336,13 @@ export async function applyServices(
       message: problems.length ? problems.join('; ') : 'healthy',
     });
   }
-  result.pruned = await prune(client, cluster, wanted, kept);
+  const removed = await prune(client, cluster, {
+    wanted,
+    kept,
+    rendered: new Set(services.map((s) => s.name)),
+  });
+  result.pruned = removed.pruned;
+  result.removed = removed.services;
   return result;
 }
 
@@ -349,27 +368,75 @@ async function listManaged(
   }
 }
 
-/** Deletes managed objects that no rendered service wants (namespaces last: they take their contents). */
+const claimRef = (cluster: string, namespace: string, name: string) => ({
+  cluster,
+  apiVersion: 'v1',
+  kind: 'PersistentVolumeClaim',
+  namespace,
+  name,
+});
+
+/**
+ * The claims a StatefulSet's volumeClaimTemplates made (<template>-<statefulset>-<ordinal>, as
+ * the StatefulSet controller names them); they carry no label of ours, so they are found by name.
+ */
+async function templateClaims(client: InProcessClient, cluster: string, sts: KObject): Promise<KObject[]> {
+  const templates = ((sts.spec?.volumeClaimTemplates ?? []) as KObject[]).map((t) => t.metadata?.name);
+  if (!templates.length) return [];
+  const made = (name: string) =>
+    templates.some((t) => {
+      const prefix = `${t}-${sts.metadata.name}-`;
+      return name.startsWith(prefix) && /^(0|[1-9]\d*)$/.test(name.slice(prefix.length));
+    });
+  const claims = await client.list({
+    cluster,
+    apiVersion: 'v1',
+    kind: 'PersistentVolumeClaim',
+    namespace: sts.metadata.namespace!,
+  });
+  return claims.items.filter((c) => made(c.metadata.name ?? ''));
+}
+
+/**
+ * Deletes managed objects that no rendered service wants (namespaces last: they take their
+ * contents). A StatefulSet of a service switched off takes the claims its templates made (the
+ * service's data: Loki's chunks); one that an upgrade drops leaves them, as upstream does.
+ */
 async function prune(
   client: InProcessClient,
   cluster: string,
-  wanted: ReadonlySet<string>,
-  kept: ReadonlySet<string>,
-): Promise<number> {
+  want: { wanted: ReadonlySet<string>; kept: ReadonlySet<string>; rendered: ReadonlySet<string> },
+): Promise<{ pruned: number; services: RemovedService[] }> {
   let pruned = 0;
+  const removed = new Map<string, { version: string; objects: number; claims: string[] }>();
+  const del = async (ref: Parameters<InProcessClient['delete']>[0]) =>
+    client.delete(ref).catch((e: unknown) => {
+      if (!isNotFound(e)) throw e;
+    });
   const drop = async (obj: KObject) => {
-    if (wanted.has(keyOf(obj)) || kept.has(obj.metadata.labels?.[serviceLabels.service] ?? '')) return;
-    await client
-      .delete({
-        cluster,
-        apiVersion: obj.apiVersion!,
-        kind: obj.kind!,
-        ...(obj.metadata.namespace ? { namespace: obj.metadata.namespace } : {}),
-        name: obj.metadata.name!,
-      })
-      .catch((e: unknown) => {
-        if (!isNotFound(e)) throw e;
-      });
+    const service = obj.metadata.labels?.[serviceLabels.service] ?? '';
+    if (want.wanted.has(keyOf(obj)) || want.kept.has(service)) return;
+    const disabled = !want.rendered.has(service);
+    const r = removed.get(service) ?? {
+      version: obj.metadata.labels?.[serviceLabels.version] ?? '',
+      objects: 0,
+      claims: [],
+    };
+    if (disabled) removed.set(service, r);
+    // the claims first: a crash after them leaves the StatefulSet, and the next pass finds them again
+    if (disabled && obj.kind === 'StatefulSet')
+      for (const c of await templateClaims(client, cluster, obj)) {
+        await del(claimRef(cluster, c.metadata.namespace!, c.metadata.name!));
+        r.claims.push(`${c.metadata.namespace}/${c.metadata.name}`);
+      }
+    await del({
+      cluster,
+      apiVersion: obj.apiVersion!,
+      kind: obj.kind!,
+      ...(obj.metadata.namespace ? { namespace: obj.metadata.namespace } : {}),
+      name: obj.metadata.name!,
+    });
+    r.objects++;
     pruned++;
   };
   for (const ns of managedNamespaces)
@@ -379,5 +446,14 @@ async function prune(
   for (const k of managedClusterKinds)
     for (const obj of await listManaged(client, cluster, k))
       await drop({ ...obj, apiVersion: k.apiVersion, kind: k.kind });
-  return pruned;
+  const services = [...removed].map(([name, r]) => ({
+    name,
+    version: r.version,
+    message:
+      `disabled: removed ${r.objects} object${r.objects === 1 ? '' : 's'}` +
+      (r.claims.length
+        ? ` and the claims its StatefulSets made, with their data (a disabled service's data goes; an upgrade keeps it): PersistentVolumeClaim ${r.claims.join(', ')}`
+        : ''),
+  }));
+  return { pruned, services };
 }

@@ -512,12 +512,21 @@ export class ClusterController {
       const applied = await applyServices(this.#client, lname, rendered);
       const sick = applied.services.filter((s) => !s.healthy);
       await this.#ops.recordServices(pass.live, applied.services);
-      extra.services = applied.services.map((s) => ({
-        name: s.name,
-        version: s.version,
-        ready: s.healthy,
-        message: s.message.slice(0, 4096),
-      }));
+      extra.services = [
+        ...applied.services.map((s) => ({
+          name: s.name,
+          version: s.version,
+          ready: s.healthy,
+          message: s.message.slice(0, 4096),
+        })),
+        // a service switched off shows, in the pass that removes it, what went (its data too)
+        ...applied.removed.map((s) => ({
+          name: s.name,
+          version: s.version,
+          ready: false,
+          message: s.message.slice(0, 4096),
+        })),
+      ];
       if (rendered.length === 0)
         parts.ServicesReady = {
           status: 'True',

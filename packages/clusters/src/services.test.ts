@@ -141,6 +141,12 @@ test(
       const loki = (await inCluster('StatefulSet', 'kaas-system')).find((x) => x.metadata.name === 'loki')!;
       assert.equal(loki.spec.template.spec.containers[0].image, 'docker.io/grafana/loki:3.4.2');
       assert.equal(loki.metadata.labels?.['kaas.dev/service-version'], '3.2.9');
+      // the upgrade keeps Loki's data: the claim its StatefulSet made is still there
+      const lokiClaims = async () =>
+        (await inCluster('PersistentVolumeClaim', 'kaas-system', 'v1'))
+          .filter((c) => /^[a-z0-9-]+-loki-0$/.test(c.metadata.name ?? '') && !c.metadata.deletionTimestamp)
+          .map((c) => c.metadata.name);
+      assert.equal((await lokiClaims()).length, 1);
       assert.ok(
         !(await inCluster('ConfigMap', nodeAgentsNamespace, 'v1')).some(
           (c) => c.metadata.name === 'fluent-bit-legacy-parsers',
@@ -171,6 +177,12 @@ test(
       await until(
         async () => ((await inCluster('StatefulSet', 'kaas-system')).length === 0 ? true : undefined),
         'loki pruned',
+        30_000,
+      );
+      // switched off, its data goes with it
+      await until(
+        async () => ((await lokiClaims()).length === 0 ? true : undefined),
+        "loki's claim pruned",
         30_000,
       );
       assert.deepEqual(
