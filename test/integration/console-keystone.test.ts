@@ -1,0 +1,241 @@
+// Keystone users in the console, against a real keystone (Debian's, or OS_CLOUD / OS_AUTH_URL):
+// a real `kaasctl server --auth-backend local,keystone`, sign-in with the keystone password at
+// the issuer's page, the Kubernetes API through /console/k8s as that keystone user (RBAC on the
+// keystone role ID), the keystone token re-checked by the API server (a role removed in keystone
+// ends the console session), and no keystone token anywhere a browser or a log could see it.
+import assert from 'node:assert/strict';
+import { randomBytes } from 'node:crypto';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, describe, test } from 'node:test';
+import { Agent } from 'undici';
+import { parse as parseYaml } from 'yaml';
+import type { NamedRef } from '@kaas/auth';
+import { KeystoneAdmin, KeystoneClient, ServiceToken } from '@kaas/auth';
+import { kubectl } from '../support/apiserver.ts';
+import { Browser, signIn } from '../support/browser-client.ts';
+import type { SignInUser } from '../support/browser-client.ts';
+import type { KaasServer } from '../support/kaasctl.ts';
+import { startKaasServer } from '../support/kaasctl.ts';
+import type { KeystoneForTests } from '../support/keystone.ts';
+import { cloudsYamlFor, keystoneForTests } from '../support/keystone.ts';
+
+const suffix = randomBytes(4).toString('hex');
+const name = (what: string) => `kaas-ct-${what}-${suffix}`;
+const password = `pw-${randomBytes(12).toString('base64url')}`;
+
+let ks: KeystoneForTests;
+let client: KeystoneClient;
+let admin: KeystoneAdmin;
+let project: NamedRef;
+let member: NamedRef;
+let fleetViewers: NamedRef;
+let viewer: NamedRef;
+let outsider: NamedRef;
+let dir: string;
+let srv: KaasServer;
+let dispatcher: Agent;
+const cleanup: (() => Promise<unknown>)[] = [];
+
+before(async () => {
+  ks = await keystoneForTests();
+  client = new KeystoneClient({
+    authUrl: ks.authUrl,
+    ...(ks.caBundle ? { caBundle: ks.caBundle } : {}),
+    insecure: ks.insecure,
+  });
+  const token = new ServiceToken({
+    client,
+    credentials: ks.adminCredentials,
+    ...(ks.adminScope ? { scope: ks.adminScope } : {}),
+  });
+  admin = new KeystoneAdmin(client, () => token.token());
+  project = await admin.createProject({ name: name('project') });
+  cleanup.push(() => admin.deleteProject(project.id));
+  member = await admin.createRole({ name: name('member') });
+  cleanup.push(() => admin.deleteRole(member.id));
+  fleetViewers = await admin.createRole({ name: name('fleet-viewers') });
+  cleanup.push(() => admin.deleteRole(fleetViewers.id));
+  viewer = await admin.createUser({ name: name('vic'), password });
+  cleanup.push(() => admin.deleteUser(viewer.id));
+  outsider = await admin.createUser({ name: name('otto'), password });
+  cleanup.push(() => admin.deleteUser(outsider.id));
+  for (const u of [viewer, outsider])
+    await admin.assignRole({ projectId: project.id, userId: u.id, roleId: member.id });
+  await admin.assignRole({ projectId: project.id, userId: viewer.id, roleId: fleetViewers.id });
+
+  dir = await mkdtemp(join(tmpdir(), 'kaas-console-ks-'));
+  const clouds = join(dir, 'clouds.yaml');
+  await writeFile(clouds, cloudsYamlFor(ks), { mode: 0o600 });
+  srv = await startKaasServer(
+    join(dir, 'data'),
+    ['--auth-backend', 'local,keystone', '--token-cache-ttl', '1s'],
+    { OS_CLIENT_CONFIG_FILE: clouds, OS_CLOUD: 'kaas-test', OS_AUTH_URL: '' },
+  );
+  dispatcher = new Agent({ connect: { ca: await readFile(join(dir, 'data', 'pki', 'ca.crt'), 'utf8') } });
+  // the keystone role ID may read the fleet (Clusters), nothing else
+  const rbac = [
+    'apiVersion: rbac.authorization.k8s.io/v1',
+    'kind: ClusterRole',
+    'metadata: {name: fleet-viewer}',
+    'rules:',
+    '- {apiGroups: [kaas.dev], resources: [clusters], verbs: [get, list, watch]}',
+    '---',
+    'apiVersion: rbac.authorization.k8s.io/v1',
+    'kind: ClusterRoleBinding',
+    'metadata: {name: fleet-viewers}',
+    'roleRef: {apiGroup: rbac.authorization.k8s.io, kind: ClusterRole, name: fleet-viewer}',
+    `subjects: [{apiGroup: rbac.authorization.k8s.io, kind: Group, name: "${fleetViewers.id}"}]`,
+    '',
+  ].join('\n');
+  const applied = await kubectl(join(dir, 'data', 'admin.kubeconfig'), ['apply', '-f', '-'], { input: rbac });
+  assert.equal(applied.code, 0, applied.stderr);
+});
+
+after(async () => {
+  await srv?.stop();
+  await dispatcher?.close();
+  const errors: unknown[] = [];
+  for (const c of cleanup.reverse()) await c().catch((e: unknown) => errors.push(e));
+  await client?.close();
+  await ks?.release();
+  if (dir) await rm(dir, { recursive: true, force: true });
+  assert.deepEqual(errors, [], 'keystone objects were cleaned up');
+});
+
+const browser = () => new Browser(() => ({ base: srv.url, dispatcher }));
+const keystoneUser = (u: NamedRef): SignInUser => ({
+  name: u.name,
+  password,
+  backend: 'keystone',
+  project: project.name,
+});
+
+async function consoleLogin(b: Browser, user: SignInUser): Promise<void> {
+  const { callback, typedPassword } = await signIn(b, '/console/login', user, srv.url);
+  assert.equal(typedPassword, true);
+  assert.equal(callback.status, 302, callback.body);
+  assert.equal(callback.location, '/console/');
+}
+
+async function session(b: Browser): Promise<{ status: number; body: any }> {
+  const r = await b.request('/console/api/session');
+  return { status: r.status, body: JSON.parse(r.body) };
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+const CLUSTERS = '/console/k8s/apis/kaas.dev/v1alpha1/namespaces/default/clusters';
+
+describe('console with keystone users', () => {
+  const vic = browser();
+  const otto = browser();
+
+  test('a keystone user signs in with the keystone password; the session is theirs', async () => {
+    await consoleLogin(vic, keystoneUser(viewer));
+    const s = await session(vic);
+    assert.equal(s.status, 200, JSON.stringify(s.body));
+    assert.equal(s.body.user.name, `keystone:default:${viewer.name}`);
+    assert.ok(s.body.user.groups.includes(fleetViewers.id), 'the role ID is a group');
+    assert.ok(s.body.user.groups.includes(`keystone:project:${project.id}`));
+    assert.deepEqual(s.body.user.extra['keystone/project-name'], [project.name]);
+    // nothing a browser holds carries a keystone token
+    for (const c of vic.cookies) assert.doesNotMatch(c.value, /^gAAAA/);
+    assert.doesNotMatch(JSON.stringify(s.body), /gAAAA/);
+  });
+
+  test('the fleet their RBAC allows; everything else is a 403 from the API, not an error', async () => {
+    const list = await vic.request(CLUSTERS);
+    assert.equal(list.status, 200, list.body.slice(0, 300));
+    assert.equal((JSON.parse(list.body) as { kind: string }).kind, 'ClusterList');
+    const all = await vic.request('/console/k8s/apis/kaas.dev/v1alpha1/clusters');
+    assert.equal(all.status, 200, 'every namespace, as the fleet view asks');
+
+    const csrfToken = (await session(vic)).body.csrfToken as string;
+    const create = await vic.request(CLUSTERS, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', 'x-csrf-token': csrfToken },
+      body: JSON.stringify({
+        apiVersion: 'kaas.dev/v1alpha1',
+        kind: 'Cluster',
+        metadata: { name: 'nope' },
+        spec: {},
+      }),
+    });
+    assert.equal(create.status, 403, create.body.slice(0, 300));
+    const status = JSON.parse(create.body) as { reason: string; message: string };
+    assert.equal(status.reason, 'Forbidden');
+    assert.ok(status.message.includes(`keystone:default:${viewer.name}`), status.message);
+    const review = await vic.request('/console/k8s/apis/authorization.k8s.io/v1/selfsubjectaccessreviews', {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', 'x-csrf-token': csrfToken },
+      body: JSON.stringify({
+        apiVersion: 'authorization.k8s.io/v1',
+        kind: 'SelfSubjectAccessReview',
+        spec: { resourceAttributes: { verb: 'create', resource: 'clusters', group: 'kaas.dev' } },
+      }),
+    });
+    assert.equal(review.status, 201, review.body);
+    assert.equal((JSON.parse(review.body) as { status: { allowed: boolean } }).status.allowed, false);
+    assert.equal((await vic.request('/console/k8s/api/v1/namespaces')).status, 403);
+
+    // a keystone user without the role: signed in, but not allowed to list the fleet
+    await consoleLogin(otto, keystoneUser(outsider));
+    const denied = await otto.request(CLUSTERS);
+    assert.equal(denied.status, 403, denied.body.slice(0, 300));
+  });
+
+  test('the kubeconfig names the keystone user and project for kaasctl auth token', async () => {
+    const r = await vic.request('/console/api/kubeconfig');
+    assert.equal(r.status, 200);
+    const kc = parseYaml(r.body) as { users: { user: { exec: { args: string[] } } }[] };
+    const args = kc.users[0]!.user.exec.args;
+    const after = (flag: string) => args[args.indexOf(flag) + 1];
+    assert.equal(after('--username'), viewer.name);
+    assert.equal(after('--backend'), 'keystone');
+    assert.equal(after('--project'), project.name);
+  });
+
+  test('the role removed in keystone: the API refuses the kept keystone token, the session ends', async () => {
+    assert.equal((await vic.request(CLUSTERS)).status, 200);
+    await admin.unassignRole({ projectId: project.id, userId: viewer.id, roleId: fleetViewers.id });
+    // the token cache TTL is 1 s; keystone's own cache may lag a little behind its writes
+    const end = Date.now() + 30_000;
+    let last = 0;
+    while (Date.now() < end) {
+      last = (await vic.request(CLUSTERS)).status;
+      if (last !== 200) break;
+      await sleep(500);
+    }
+    // keystone re-derives the token's roles: the user still has `member`, so the token lives,
+    // but the groups shrank and RBAC says no
+    assert.equal(last, 403, 'the removed role ID no longer grants the fleet');
+    // the last role removed: keystone refuses the token itself, the console session ends
+    await admin.unassignRole({ projectId: project.id, userId: viewer.id, roleId: member.id });
+    const until = Date.now() + 30_000;
+    let code = '';
+    while (Date.now() < until) {
+      const r = await vic.request(CLUSTERS);
+      if (r.status === 401) code = (JSON.parse(r.body) as { code?: string }).code ?? code;
+      if (code === 'SessionExpired') break;
+      await sleep(500);
+    }
+    assert.equal(code, 'SessionExpired');
+    assert.equal((await session(vic)).status, 401);
+  });
+
+  test('logout ends it; no password or keystone token in the server log', async () => {
+    const csrfToken = (await session(otto)).body.csrfToken as string;
+    const out = await otto.request('/console/logout', {
+      method: 'POST',
+      headers: { 'x-csrf-token': csrfToken },
+    });
+    assert.equal(out.status, 200);
+    assert.equal((await session(otto)).status, 401);
+    const log = srv.log();
+    assert.ok(!log.includes(password), 'the password is never logged');
+    assert.doesNotMatch(log, /gAAAAA/, 'no keystone (Fernet) token in the log');
+    assert.match(log, /console: signed in/);
+  });
+});
