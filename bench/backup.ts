@@ -1,7 +1,8 @@
 // `npm run bench -- backup`: backup, restore and restore-verify of a logical cluster holding
 // 10,000 objects (ConfigMaps of ~1 KiB) and 1 GiB of volume data (16 files of 64 MiB in one
 // volume), against the local Swift (scripts/swift/, its S3 API), in this process with the engine
-// the controller runs. Prints wall time, throughput and the process's peak RSS.
+// the controller runs. Prints wall time, throughput and, per phase, the peak RSS sampled while it
+// ran (and how far above the RSS at its start: what the phase itself costs).
 import { mkdir, rm, mkdtemp, open } from 'node:fs/promises';
 import { randomBytes } from 'node:crypto';
 import { loadavg, tmpdir } from 'node:os';
@@ -10,6 +11,28 @@ import { ApiServer, openStore } from '@kaas/apiserver';
 import { InProcessClient } from '@kaas/controllers';
 import { backupRoot, runBackup, runRestore, runVerify, volumesDir } from '@kaas/backup';
 import { swiftForTests } from '../test/support/swift.ts';
+
+const MiB = 2 ** 20;
+
+/** Runs `fn` sampling the process's RSS every 20 ms; the peak and the RSS at the start, in MiB. */
+async function peakRss<T>(fn: () => Promise<T>): Promise<{ value: T; peakMiB: number; startMiB: number }> {
+  global.gc?.();
+  const start = process.memoryUsage.rss();
+  let peak = start;
+  const timer = setInterval(() => {
+    peak = Math.max(peak, process.memoryUsage.rss());
+  }, 20);
+  try {
+    const value = await fn();
+    peak = Math.max(peak, process.memoryUsage.rss());
+    return { value, peakMiB: peak / MiB, startMiB: start / MiB };
+  } finally {
+    clearInterval(timer);
+  }
+}
+
+const rssLine = (r: { peakMiB: number; startMiB: number }) =>
+  `peak RSS ${r.peakMiB.toFixed(0)} MiB (+${(r.peakMiB - r.startMiB).toFixed(0)} MiB over the ${r.startMiB.toFixed(0)} MiB at its start)`;
 
 export async function backupBench(
   say: (line: string) => void,
@@ -81,36 +104,39 @@ export async function backupBench(
     const root = backupRoot('bench', 'default', 'b1');
     const rss = () => (process.resourceUsage().maxRSS / 1024).toFixed(0);
     t = Date.now();
-    const b = await runBackup(common, {
-      namespace: 'default',
-      name: 'b1',
-      cluster,
-      namespaces: ['data'],
-      root,
-    });
+    const bm = await peakRss(() =>
+      runBackup(common, { namespace: 'default', name: 'b1', cluster, namespaces: ['data'], root }),
+    );
+    const b = bm.value;
     let s = (Date.now() - t) / 1000;
     say(
-      `backup: ${b.manifest.totals.objects} objects + ${b.manifest.totals.files} files (${(bytes / 2 ** 20).toFixed(0)} MiB) in ${s.toFixed(1)} s = ${(bytes / 2 ** 20 / s).toFixed(1)} MiB/s; manifest ${(b.manifestBytes / 1024).toFixed(0)} KiB; peak RSS so far ${rss()} MiB`,
+      `backup: ${b.manifest.totals.objects} objects (${b.manifest.chunks.length} chunks) + ${b.manifest.totals.files} files (${(bytes / MiB).toFixed(0)} MiB) in ${s.toFixed(1)} s = ${(bytes / MiB / s).toFixed(1)} MiB/s; manifest ${(b.manifestBytes / 1024).toFixed(0)} KiB; ${rssLine(bm)}`,
     );
     t = Date.now();
-    const r = await runRestore(common, { root, target: 'dst', manifestSha256: b.manifestSha256 });
+    const rs = await peakRss(() =>
+      runRestore(common, { root, target: 'dst', manifestSha256: b.manifestSha256 }),
+    );
+    const r = rs.value;
     s = (Date.now() - t) / 1000;
     say(
-      `restore into another cluster: ${r.created} objects created, ${r.files} files (${(r.bytes / 2 ** 20).toFixed(0)} MiB) in ${s.toFixed(1)} s = ${(r.bytes / 2 ** 20 / s).toFixed(1)} MiB/s; peak RSS so far ${rss()} MiB`,
+      `restore into another cluster: ${r.created} objects created, ${r.files} files (${(r.bytes / MiB).toFixed(0)} MiB) in ${s.toFixed(1)} s = ${(r.bytes / MiB / s).toFixed(1)} MiB/s; ${rssLine(rs)}`,
     );
     t = Date.now();
-    const v = await runVerify(common, {
-      root,
-      source: cluster,
-      scratch: 'kaas-verify-bench',
-      manifestSha256: b.manifestSha256,
-    });
+    const vm = await peakRss(() =>
+      runVerify(common, {
+        root,
+        source: cluster,
+        scratch: 'kaas-verify-bench',
+        manifestSha256: b.manifestSha256,
+      }),
+    );
+    const v = vm.value;
     s = (Date.now() - t) / 1000;
     say(
-      `restore-verify: ${v.objectsCompared} objects and ${v.filesCompared} files compared, ${v.differences.length} differences, in ${s.toFixed(1)} s (wall, scratch cluster deleted); peak RSS ${rss()} MiB`,
+      `restore-verify: ${v.objectsCompared} objects and ${v.filesCompared} files compared, ${v.differences.length} differences, in ${s.toFixed(1)} s (wall, scratch cluster deleted); ${rssLine(vm)}`,
     );
     say(
-      `machine shared with other agents while measured (load average ${loadavg()[0]!.toFixed(1)} at the end): figures are upper bounds for a quiet machine; RSS is the whole process's (server + store + engine)`,
+      `peak RSS of the whole process (server + store + engine; resourceUsage maxRSS): ${rss()} MiB. Machine shared with other agents while measured (load average ${loadavg()[0]!.toFixed(1)} at the end): times are upper bounds for a quiet machine`,
     );
   } finally {
     await server.close().catch(() => undefined);

@@ -49,6 +49,8 @@ export interface EngineOptions {
   partBytes?: number;
   concurrency?: number;
   objectsPerChunk?: number;
+  /** objects per list request (limit/continue) */
+  pageSize?: number;
   onProgress?: (p: Progress) => void;
   signal?: AbortSignal;
 }
@@ -73,7 +75,7 @@ export function volumesDir(dataDir: string, cluster: string): string {
   return join(resolve(dataDir), 'volumes', cluster);
 }
 
-const defaults = { partBytes: 16 * 1024 * 1024, concurrency: 4, objectsPerChunk: 1000 };
+const defaults = { partBytes: 16 * 1024 * 1024, concurrency: 4, objectsPerChunk: 1000, pageSize: 500 };
 
 /** Runs `fn` over `items` with at most `n` in flight; the first error stops the rest. */
 async function pool<T>(
@@ -104,44 +106,96 @@ interface Listed {
   items: KObject[];
 }
 
-/** One list per served kind (preferred version only, so nothing is archived twice). */
-async function listEverything(server: Server, cluster: string): Promise<Listed[]> {
+interface Kind {
+  info: ResourceInfo;
+  apiVersion: string;
+}
+
+/** The kinds archived: served, listable and creatable, preferred version only (nothing twice). */
+async function archivedKinds(server: Server, cluster: string): Promise<Kind[]> {
   const state = await server.clusters.get(cluster);
-  const out: Listed[] = [];
+  const out: Kind[] = [];
   for (const info of state.allResources()) {
     if (info.virtual || !info.verbs.includes('list') || !info.verbs.includes('create')) continue;
     if (state.registry.lookupPreferred(info.group, info.plural) !== info) continue;
     const apiVersion = info.group ? `${info.group}/${info.version}` : info.version;
     if (skippedKinds.has(`${apiVersion}/${info.kind}`)) continue;
-    const r = await server.rest.list({ cluster, info }, {});
-    const items = r.items.map(decodeStored).map((o) => ({ ...o, apiVersion, kind: info.kind }));
-    out.push({ info, items });
+    out.push({ info, apiVersion });
   }
   return out;
 }
 
-/** The objects of the chosen namespaces and the cluster-scoped ones they need. */
-export function selectObjects(listed: Listed[], namespaces: readonly string[] | 'all'): KObject[] {
-  const inNs = (ns: string | undefined) =>
-    ns !== undefined && (namespaces === 'all' || namespaces.includes(ns));
-  const chosen: KObject[] = [];
-  for (const { info, items } of listed)
-    if (info.namespaced) chosen.push(...items.filter((o) => inNs(o.metadata.namespace)));
-  const claims = chosen.filter((o) => o.kind === 'PersistentVolumeClaim');
-  const volumeNames = new Set(claims.map((c) => c.spec?.volumeName).filter(Boolean));
-  const classNames = new Set(claims.map((c) => c.spec?.storageClassName).filter(Boolean));
-  const groups = new Set(chosen.map((o) => (o.apiVersion ?? '').split('/')[0]));
-  for (const { info, items } of listed) {
-    if (info.namespaced) continue;
-    for (const o of items) {
-      const keep =
-        (info.kind === 'Namespace' && inNs(o.metadata.name)) ||
-        (info.kind === 'PersistentVolume' && volumeNames.has(o.metadata.name)) ||
-        (info.kind === 'StorageClass' && classNames.has(o.metadata.name)) ||
-        (info.kind === 'CustomResourceDefinition' && groups.has(o.spec?.group));
-      if (keep) chosen.push(o);
+/**
+ * One kind's objects a page at a time (limit/continue, one consistent revision per kind): memory
+ * holds a page, never the whole list.
+ */
+async function* listPages(
+  server: Server,
+  cluster: string,
+  k: Kind,
+  pageSize: number,
+): AsyncGenerator<KObject[]> {
+  let cont: string | undefined;
+  do {
+    const r = await server.rest.list(
+      { cluster, info: k.info },
+      { limit: pageSize, ...(cont ? { continue: cont } : {}) },
+    );
+    yield r.items.map(decodeStored).map((o) => ({ ...o, apiVersion: k.apiVersion, kind: k.info.kind }));
+    cont = r.continue;
+  } while (cont);
+}
+
+/**
+ * Which objects a backup takes: the chosen namespaces' objects (seen first), then the
+ * cluster-scoped ones they need — their Namespaces, the PersistentVolumes and StorageClasses of
+ * their claims, the CRDs of their groups. It remembers only names, so it streams.
+ */
+class Selection {
+  readonly #namespaces: readonly string[] | 'all';
+  readonly #volumeNames = new Set<string>();
+  readonly #classNames = new Set<string>();
+  readonly #groups = new Set<string>();
+  constructor(namespaces: readonly string[] | 'all') {
+    this.#namespaces = namespaces;
+  }
+  #inNs(ns: string | undefined): boolean {
+    return ns !== undefined && (this.#namespaces === 'all' || this.#namespaces.includes(ns));
+  }
+  namespaced(o: KObject): boolean {
+    if (!this.#inNs(o.metadata.namespace)) return false;
+    if (o.kind === 'PersistentVolumeClaim') {
+      if (o.spec?.volumeName) this.#volumeNames.add(o.spec.volumeName);
+      if (o.spec?.storageClassName) this.#classNames.add(o.spec.storageClassName);
+    }
+    this.#groups.add((o.apiVersion ?? '').split('/')[0]!);
+    return true;
+  }
+  clusterScoped(o: KObject): boolean {
+    const name = o.metadata.name ?? '';
+    switch (o.kind) {
+      case 'Namespace':
+        return this.#inNs(name);
+      case 'PersistentVolume':
+        return this.#volumeNames.has(name);
+      case 'StorageClass':
+        return this.#classNames.has(name);
+      case 'CustomResourceDefinition':
+        return this.#groups.has(o.spec?.group);
+      default:
+        return false;
     }
   }
+}
+
+/** The objects of the chosen namespaces and the cluster-scoped ones they need (from whole lists). */
+export function selectObjects(listed: Listed[], namespaces: readonly string[] | 'all'): KObject[] {
+  const sel = new Selection(namespaces);
+  const chosen: KObject[] = [];
+  for (const { info, items } of listed)
+    if (info.namespaced) chosen.push(...items.filter((o) => sel.namespaced(o)));
+  for (const { info, items } of listed)
+    if (!info.namespaced) chosen.push(...items.filter((o) => sel.clusterScoped(o)));
   return chosen;
 }
 
@@ -272,17 +326,56 @@ export async function runBackup(opts: EngineOptions, req: BackupRequest): Promis
   await o.s3.headBucket();
   // an earlier attempt of the same backup may have left parts: start clean
   await deletePrefix(o.s3, req.root);
-  const listed = await listEverything(o.server, req.cluster);
-  const objects = selectObjects(listed, req.namespaces);
-  objects.sort((a, b) => (key(a) < key(b) ? -1 : 1));
+  // objects: listed a page at a time, written as gzip ndjson chunks as they fill; what stays in
+  // memory is one chunk, the manifest's entries and the few objects the volume plan needs
+  const chunks: Manifest['chunks'] = [];
+  const archived: ArchivedObject[] = [];
+  let objectBytes = 0;
+  let lines: string[] = [];
+  const flush = async () => {
+    if (!lines.length) return;
+    o.signal?.throwIfAborted();
+    const raw = Buffer.from(lines.join('\n') + '\n');
+    objectBytes += raw.length;
+    const body = gzipSync(raw);
+    const k = keys.objects(req.root, chunks.length);
+    await o.s3.putObject(k, body, 'application/gzip');
+    chunks.push({ key: k, sha256: sha256(body), bytes: body.length, objects: lines.length });
+    lines = [];
+  };
+  const claims: KObject[] = [];
+  const pvs = new Map<string, KObject>();
+  const add = async (obj: KObject) => {
+    const a = archiveForm(obj);
+    const line = canonicalJson(a);
+    archived.push({
+      apiVersion: obj.apiVersion!,
+      kind: obj.kind!,
+      ...(obj.metadata.namespace ? { namespace: obj.metadata.namespace } : {}),
+      name: obj.metadata.name!,
+      sha256: sha256(line),
+      compareSha256: compareSha(a),
+      chunk: chunks.length,
+      restore: !isControllerOwned(obj),
+    });
+    lines.push(line);
+    if (obj.kind === 'PersistentVolumeClaim' && obj.apiVersion === 'v1') claims.push(obj);
+    if (obj.kind === 'PersistentVolume' && obj.apiVersion === 'v1') pvs.set(obj.metadata.name!, obj);
+    if (lines.length >= o.objectsPerChunk) await flush();
+  };
+  const selection = new Selection(req.namespaces);
+  const kinds = await archivedKinds(o.server, req.cluster);
+  // namespaced kinds first: the cluster-scoped objects chosen are those they need
+  for (const k of [...kinds.filter((x) => x.info.namespaced), ...kinds.filter((x) => !x.info.namespaced)])
+    for await (const page of listPages(o.server, req.cluster, k, o.pageSize))
+      for (const obj of page)
+        if (k.info.namespaced ? selection.namespaced(obj) : selection.clusterScoped(obj)) await add(obj);
+  await flush();
 
-  // volumes first in the plan, so the progress total is known before any upload
-  const pvs = new Map(
-    objects.filter((x) => x.kind === 'PersistentVolume').map((pv) => [pv.metadata.name!, pv]),
-  );
+  // the volume plan, so the progress total is known before any upload
   const plan: { vol: ArchivedVolume; files: { path: string; abs: string; size: number; mode: number }[] }[] =
     [];
-  for (const claim of objects.filter((x) => x.kind === 'PersistentVolumeClaim')) {
+  for (const claim of claims) {
     const pv = pvs.get(claim.spec?.volumeName);
     if (!pv) continue;
     const dir = ownedVolumePath(o.dataDir, req.cluster, pv);
@@ -301,37 +394,7 @@ export async function runBackup(opts: EngineOptions, req: BackupRequest): Promis
   const bytesTotal = plan.reduce((n, p) => n + p.vol.bytes, 0);
   let bytesDone = 0;
   const report = (phase: Progress['phase']) =>
-    o.onProgress?.({ phase, objects: objects.length, bytesDone, bytesTotal });
-
-  // objects: ndjson chunks, gzip
-  const chunks: Manifest['chunks'] = [];
-  const archived: ArchivedObject[] = [];
-  let objectBytes = 0;
-  for (let c = 0; c * o.objectsPerChunk < objects.length; c++) {
-    o.signal?.throwIfAborted();
-    const slice = objects.slice(c * o.objectsPerChunk, (c + 1) * o.objectsPerChunk);
-    const lines = slice.map((obj) => {
-      const a = archiveForm(obj);
-      const line = canonicalJson(a);
-      archived.push({
-        apiVersion: obj.apiVersion!,
-        kind: obj.kind!,
-        ...(obj.metadata.namespace ? { namespace: obj.metadata.namespace } : {}),
-        name: obj.metadata.name!,
-        sha256: sha256(line),
-        compareSha256: compareSha(a),
-        chunk: c,
-        restore: !isControllerOwned(obj),
-      });
-      return line;
-    });
-    const raw = Buffer.from(lines.join('\n') + '\n');
-    objectBytes += raw.length;
-    const body = gzipSync(raw);
-    const k = keys.objects(req.root, c);
-    await o.s3.putObject(k, body, 'application/gzip');
-    chunks.push({ key: k, sha256: sha256(body), bytes: body.length, objects: slice.length });
-  }
+    o.onProgress?.({ phase, objects: archived.length, bytesDone, bytesTotal });
   report('objects');
 
   // volume files, `concurrency` at a time, each in parts
@@ -441,30 +504,54 @@ export async function readManifest(s3: S3Client, root: string, expectSha256?: st
   return m;
 }
 
-/** Every archived object, each line checked against the manifest. */
+const entryKey = (a: { apiVersion?: string; kind?: string; namespace?: string; name?: string }) =>
+  `${a.apiVersion}/${a.kind}/${a.namespace ?? ''}/${a.name}`;
+
+/**
+ * The objects of one chunk, the chunk checked against the manifest's sha256 and each line against
+ * its object's: a chunk at a time is all a restore or a verify holds.
+ */
+async function readChunk(
+  s3: S3Client,
+  m: Manifest,
+  chunk: number,
+): Promise<{ a: ArchivedObject; obj: KObject }[]> {
+  const c = m.chunks[chunk]!;
+  const body = await s3.getObject(c.key);
+  if (sha256(body) !== c.sha256)
+    throw new BackupError(
+      'ChecksumMismatch',
+      `${c.key} in ${s3.where}: sha256 ${sha256(body)}, the manifest says ${c.sha256}`,
+    );
+  const byKey = new Map<string, KObject>();
+  for (const line of gunzipSync(body).toString('utf8').split('\n')) {
+    if (!line) continue;
+    const obj = JSON.parse(line) as KObject;
+    byKey.set(key(obj), obj);
+  }
+  return m.objects
+    .filter((a) => a.chunk === chunk)
+    .map((a) => {
+      const obj = byKey.get(entryKey(a));
+      if (!obj || sha256(canonicalJson(obj)) !== a.sha256)
+        throw new BackupError(
+          'ChecksumMismatch',
+          `object ${a.kind} ${a.namespace ? `${a.namespace}/` : ''}${a.name}: missing from ${c.key} or its sha256 differs from the manifest`,
+        );
+      return { a, obj };
+    });
+}
+
+/** Reads every chunk once and checks it, holding none: a restore writes nothing from a bad archive. */
+async function checkObjects(s3: S3Client, m: Manifest): Promise<void> {
+  for (let c = 0; c < m.chunks.length; c++) await readChunk(s3, m, c);
+}
+
+/** Every archived object, each line checked against the manifest (all in memory: for small archives and tests). */
 export async function readObjects(s3: S3Client, m: Manifest): Promise<Map<string, KObject>> {
   const out = new Map<string, KObject>();
-  for (const c of m.chunks) {
-    const body = await s3.getObject(c.key);
-    if (sha256(body) !== c.sha256)
-      throw new BackupError(
-        'ChecksumMismatch',
-        `${c.key} in ${s3.where}: sha256 ${sha256(body)}, the manifest says ${c.sha256}`,
-      );
-    for (const line of gunzipSync(body).toString('utf8').split('\n')) {
-      if (!line) continue;
-      const obj = JSON.parse(line) as KObject;
-      out.set(key(obj), obj);
-    }
-  }
-  for (const a of m.objects) {
-    const obj = out.get(`${a.apiVersion}/${a.kind}/${a.namespace ?? ''}/${a.name}`);
-    if (!obj || sha256(canonicalJson(obj)) !== a.sha256)
-      throw new BackupError(
-        'ChecksumMismatch',
-        `object ${a.kind} ${a.namespace ? `${a.namespace}/` : ''}${a.name}: missing from its chunk or its sha256 differs from the manifest`,
-      );
-  }
+  for (let c = 0; c < m.chunks.length; c++)
+    for (const { a, obj } of await readChunk(s3, m, c)) out.set(entryKey(a), obj);
   return out;
 }
 
@@ -514,7 +601,6 @@ export interface RestoreResult {
   /** objects that exist in the target and were left as they are */
   existing: string[];
   failures: { object: string; message: string }[];
-  archived: Map<string, KObject>;
 }
 
 function wanted(
@@ -543,7 +629,7 @@ export async function runRestore(opts: EngineOptions, req: RestoreRequest): Prom
   const o = { ...defaults, ...opts };
   await o.s3.headBucket();
   const m = await readManifest(o.s3, req.root, req.manifestSha256);
-  const archived = await readObjects(o.s3, m);
+  await checkObjects(o.s3, m);
   const want = wanted(m, req);
   const client = new InProcessClient(o.server);
   await o.server.clusters.get(req.target);
@@ -556,7 +642,6 @@ export async function runRestore(opts: EngineOptions, req: RestoreRequest): Prom
     bytes: 0,
     existing: [],
     failures: [],
-    archived,
   };
 
   // volume data first, for the volumes whose PersistentVolume the target does not have yet
@@ -592,32 +677,35 @@ export async function runRestore(opts: EngineOptions, req: RestoreRequest): Prom
   });
 
   const todo = m.objects.filter((a) => a.restore && want(a));
-  todo.sort((a, b) => restorePriority(a.apiVersion, a.kind) - restorePriority(b.apiVersion, b.kind));
   const ctx = { volumePath: (pv: string) => join(volRoot, pv) };
-  // one priority level at a time; inside a level, in parallel
-  const levels = new Map<number, ArchivedObject[]>();
+  // one priority level at a time, inside a level in parallel; each level reads the chunks that
+  // hold its objects, one chunk at a time (a chunk is re-read for each level it holds: chunks are
+  // small and this keeps memory at one chunk)
+  const levels = new Map<number, Set<number>>();
   for (const a of todo) {
     const p = restorePriority(a.apiVersion, a.kind);
-    levels.set(p, [...(levels.get(p) ?? []), a]);
+    levels.set(p, (levels.get(p) ?? new Set()).add(a.chunk));
   }
   for (const level of [...levels.keys()].sort((a, b) => a - b)) {
-    await pool(levels.get(level)!, 8, async (a) => {
-      o.signal?.throwIfAborted();
-      const id = `${a.kind} ${a.namespace ? `${a.namespace}/` : ''}${a.name}`;
-      const obj = restoreForm(
-        archived.get(`${a.apiVersion}/${a.kind}/${a.namespace ?? ''}/${a.name}`)!,
-        ctx,
-      ) as KObject;
-      try {
-        await client.create(req.target, obj);
-        res.created++;
-      } catch (e) {
-        if (isAlreadyExists(e)) {
-          res.skipped++;
-          res.existing.push(id);
-        } else res.failures.push({ object: id, message: (e as Error).message });
-      }
-    });
+    for (const chunk of [...levels.get(level)!].sort((a, b) => a - b)) {
+      const items = (await readChunk(o.s3, m, chunk)).filter(
+        ({ a }) => a.restore && want(a) && restorePriority(a.apiVersion, a.kind) === level,
+      );
+      await pool(items, 8, async ({ a, obj: archivedObj }) => {
+        o.signal?.throwIfAborted();
+        const id = `${a.kind} ${a.namespace ? `${a.namespace}/` : ''}${a.name}`;
+        const obj = restoreForm(archivedObj, ctx) as KObject;
+        try {
+          await client.create(req.target, obj);
+          res.created++;
+        } catch (e) {
+          if (isAlreadyExists(e)) {
+            res.skipped++;
+            res.existing.push(id);
+          } else res.failures.push({ object: id, message: (e as Error).message });
+        }
+      });
+    }
     o.onProgress?.({ phase: 'restore', objects: res.created, bytesDone: res.bytes, bytesTotal });
   }
   return res;
@@ -664,7 +752,7 @@ export async function runVerify(
       ...(req.manifestSha256 ? { manifestSha256: req.manifestSha256 } : {}),
       ...(req.namespaces ? { namespaces: req.namespaces } : {}),
     });
-    const { archived, ...restore } = r;
+    const restore = r;
     const m = r.manifest;
     const want = wanted(m, { ...req, target: req.scratch });
     let objectsCompared = 0;
@@ -684,12 +772,14 @@ export async function runVerify(
         .get({ cluster, apiVersion: a.apiVersion, kind: a.kind, namespace: a.namespace, name: a.name })
         .then((x) => ({ ...x, apiVersion: a.apiVersion, kind: a.kind }))
         .catch(ignoreNotFound);
-    await pool(
-      m.objects.filter((a) => a.restore && want(a)),
-      8,
-      async (a) => {
+    // a chunk at a time: the archive's objects are never all in memory
+    for (let chunk = 0; chunk < m.chunks.length; chunk++) {
+      const items = m.objects.some((a) => a.chunk === chunk && a.restore && want(a))
+        ? (await readChunk(o.s3, m, chunk)).filter(({ a }) => a.restore && want(a))
+        : [];
+      await pool(items, 8, async ({ a, obj: archivedObj }) => {
         const ref = { kind: a.kind, ...(a.namespace ? { namespace: a.namespace } : {}), name: a.name };
-        const want = compareForm(archived.get(`${a.apiVersion}/${a.kind}/${a.namespace ?? ''}/${a.name}`)!);
+        const want = compareForm(archivedObj);
         const restored = await get(req.scratch, a);
         objectsCompared++;
         if (!restored) {
@@ -717,8 +807,8 @@ export async function runVerify(
             ...ref,
             message: `changed in cluster ${req.source} since the backup at ${diffPaths(want, compareForm(archiveForm(live))).join(', ')}`,
           });
-      },
-    );
+      });
+    }
     let filesCompared = 0;
     const scratchRoot = volumesDir(o.dataDir, req.scratch);
     for (const v of m.volumes) {
