@@ -58,7 +58,8 @@ function crd(k: (typeof kinds)[number], labels: Record<string, string>): KObject
             name: k.version ?? 'v1',
             served: true,
             storage: true,
-            subresources: { status: {} },
+            // no status subresource, as upstream's CRDs (v1.15.2 config/crd/v1/bases): Velero writes
+            // status through the object itself, which a status subresource would silently drop
             schema: {
               openAPIV3Schema: {
                 type: 'object',
