@@ -89,8 +89,9 @@ class VeleroStandIn {
   stop(): void {
     clearInterval(this.#timer);
   }
+  // Velero 1.15's CRDs have no status subresource: it writes status through the object itself
   #status(plural: string, name: string, status: Obj) {
-    return this.c.mergePatch(`${veleroPath(veleroNamespace, plural, name)}/status`, { status });
+    return this.c.mergePatch(veleroPath(veleroNamespace, plural, name), { status });
   }
 
   /** What the deployment controller and kubelet would report for Velero's pod. */

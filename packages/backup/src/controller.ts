@@ -175,7 +175,7 @@ export function addBackupControllers(o: BackupControllerOptions): { running: () 
     if (type !== 'local')
       throw new BackupError(
         'InvalidSpec',
-        `Cluster ${namespace}/${name} runs on ${type}: a Backup of it goes through Velero and restores only into clusters with Velero, not into the local cloud`,
+        `Cluster ${namespace}/${name} runs on ${type}: the local path reads and writes only clusters on the local cloud; backups of ${type} clusters go through Velero and restore into clusters with Velero (docs/backups.md)`,
       );
     return name; // the logical cluster is named after the Cluster (localClusterName)
   }
@@ -428,7 +428,17 @@ export function addBackupControllers(o: BackupControllerOptions): { running: () 
           });
         return; // the Backup's events bring us back
       }
-      if (backup.status?.velero) return veleroRestorePass(velero, rs, backup);
+      if (backup.status?.velero) {
+        const target = rs.spec.verify ? backup.spec.cluster : (rs.spec.targetCluster ?? backup.spec.cluster);
+        if ((await providerOf(namespace, target)) === 'local') {
+          await fail(
+            'InvalidSpec',
+            `Backup ${namespace}/${backup.metadata.name} was made by Velero in cluster ${backup.spec.cluster}; Cluster ${target} is on the local cloud, which has no Velero: restore into a cluster that has`,
+          );
+          return;
+        }
+        return veleroRestorePass(velero, rs, backup);
+      }
       const abort = new AbortController();
       running.set(`restore:${key}`, abort);
       try {

@@ -129,7 +129,9 @@ test("mapVeleroPhase: each of Velero's phases to ours, with its counts and messa
       'InvalidSpec',
       /x y/,
     ],
-    [{ phase: 'Deleted?' }, 'Failed', 'Internal', /does not know/],
+    [{ phase: 'Deleting' }, 'Failed', 'NotFound', /being deleted there/],
+    [{ phase: 'Queued' }, 'InProgress', 'Provisioning', /Queued/],
+    [{ phase: 'Bogus' }, 'Failed', 'Internal', /does not know/],
   ];
   for (const [status, phase, reason, message] of table) {
     const m = mapVeleroPhase('Backup', 'prod', vb(status));

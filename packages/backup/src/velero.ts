@@ -121,9 +121,14 @@ export function renderDeleteBackupRequest(veleroBackupName: string): Obj {
 
 // ---- Velero's phases -> ours ----
 
-/** Velero's phases (velero.io/v1 BackupPhase and RestorePhase, v1.15) that mean "still running". */
+/**
+ * Velero's phases (velero.io/v1 BackupPhase and RestorePhase, v1.15) that mean "still running";
+ * Queued and ReadyToStart are newer Velero's (1.17) queue of backups, running too.
+ */
 export const veleroRunningPhases = [
   'New',
+  'Queued',
+  'ReadyToStart',
   'InProgress',
   'WaitingForPluginOperations',
   'WaitingForPluginOperationsPartiallyFailed',
@@ -198,6 +203,13 @@ export function mapVeleroPhase(kind: 'Backup' | 'Restore', cluster: string, obj:
       phase: 'Failed',
       reason: 'PartiallyFailed',
       message: `${where} PartiallyFailed: ${items ? `${items}${snaps}; ` : ''}${tally}; the items' messages are in Velero's results (${detail})`,
+      velero,
+    };
+  if (phase === 'Deleting')
+    return {
+      phase: 'Failed',
+      reason: 'NotFound',
+      message: `${where} is being deleted there (a DeleteBackupRequest, or its ttl expired)`,
       velero,
     };
   if (phase === 'FailedValidation')
