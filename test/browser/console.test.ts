@@ -13,7 +13,7 @@ import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import type { Page } from 'playwright-core';
+import type { Page, Route } from 'playwright-core';
 import { runKaasctl, startKaasServer, type KaasServer } from '../support/kaasctl.ts';
 import { ensureConsoleBuilt, launchChromium, repoRoot, type Browser } from './chromium.ts';
 
@@ -224,6 +224,91 @@ describe('the console in Chromium', { concurrency: false }, () => {
       .filter({ hasText: /^1 clusters, 0 Ready/ })
       .waitFor();
     await page.getByLabel('Filter').fill('');
+  });
+
+  test('the fleet stays live after its watch breaks: closed by the server, then 410 Gone twice', async () => {
+    // the fleet's list and watch requests, seen and (for the watch) broken on purpose:
+    // 1st watch: sent on with timeoutSeconds=2, so the API server itself ends it;
+    // 2nd: answered with the ERROR event the server sends for a compacted version (410 Expired);
+    // 3rd: answered 410 Gone; later ones go through untouched
+    const fleet = /\/console\/k8s\/apis\/kaas\.dev\/v1alpha1\/clusters(\?|$)/;
+    const gone = {
+      kind: 'Status',
+      apiVersion: 'v1',
+      metadata: {},
+      status: 'Failure',
+      message: 'too old resource version: 1 (2)',
+      reason: 'Expired',
+      code: 410,
+    };
+    let lists = 0;
+    let watches = 0;
+    const at: { ms: number; lists: number; rv: string }[] = [];
+    await page.route(fleet, async (route: Route) => {
+      const url = new URL(route.request().url());
+      if (url.searchParams.get('watch') !== '1') {
+        lists++;
+        return route.continue();
+      }
+      watches++;
+      at.push({ ms: Date.now(), lists, rv: url.searchParams.get('resourceVersion') ?? '' });
+      if (watches === 1) {
+        url.searchParams.set('timeoutSeconds', '2');
+        return route.continue({ url: url.href });
+      }
+      if (watches === 2)
+        return route.fulfill({
+          status: 200,
+          contentType: 'application/json',
+          body: `${JSON.stringify({ type: 'ERROR', object: gone })}\n`,
+        });
+      if (watches === 3)
+        return route.fulfill({ status: 410, contentType: 'application/json', body: JSON.stringify(gone) });
+      return route.continue();
+    });
+    try {
+      await page.goto(`${server.url}/console/`);
+      await page.getByRole('link', { name: 'demo', exact: true }).waitFor();
+      await page.evaluate('window.__notReloaded = true');
+      await until('a fourth, unbroken watch', async () => (watches >= 4 ? true : undefined));
+      // the server held the first watch for its 2 s, then the fleet resumed from the version it
+      // had (no list in between); each 410 made it list again
+      assert.ok(at[1]!.ms - at[0]!.ms >= 1900, `the first watch lasted ${at[1]!.ms - at[0]!.ms} ms`);
+      assert.equal(at[1]!.lists, 1);
+      assert.ok(Number(at[1]!.rv) >= Number(at[0]!.rv), 'resumed from the last version seen');
+      assert.equal(at[2]!.lists, 2);
+      assert.equal(at[3]!.lists, 3);
+
+      const manifest = join(dir, 'fourth.yaml');
+      await writeFile(
+        manifest,
+        [
+          'apiVersion: kaas.dev/v1alpha1',
+          'kind: Cluster',
+          'metadata: { name: fourth, namespace: default }',
+          'spec:',
+          '  provider: { type: eks, eks: { region: eu-west-1 } }',
+          '  credentialsRef: { name: aws-credentials }',
+          '  nodePools: [{ name: workers, replicas: 1 }]',
+          '  auth: { clusterAdminRoleIds: [cluster-admins] }',
+          '',
+        ].join('\n'),
+      );
+      const made = await run('kubectl', ['--kubeconfig', adminKubeconfig, 'apply', '-f', manifest], {});
+      assert.equal(made.code, 0, made.stderr);
+      const row = page
+        .getByRole('row')
+        .filter({ has: page.getByRole('link', { name: 'fourth', exact: true }) });
+      await row.getByText('InvalidSpec', { exact: true }).waitFor({ timeout: waitMs });
+      assert.equal(
+        await page.evaluate<boolean>('window.__notReloaded === true'),
+        true,
+        'the page was not reloaded',
+      );
+      assert.equal(watches, 4, 'the cluster came through the fourth watch');
+    } finally {
+      await page.unroute(fleet);
+    }
   });
 
   test('the keyboard reaches the create button: Tab, then Enter opens the form', async () => {
