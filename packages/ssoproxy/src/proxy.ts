@@ -214,14 +214,16 @@ export async function startSsoProxy(input: SsoProxyConfigInput, deps: SsoProxyDe
 
   // ------------------------------------------------------------ origins
   // known once the listener has its port
-  const where = { publicUrl: new URL('http://unset.invalid'), origins: [] as string[] };
+  const where = {
+    publicUrl: new URL('http://unset.invalid'),
+    origins: [] as string[],
+    /** Host header (as URL writes it: no default port) -> origin; the first origin wins */
+    byHost: new Map<string, string>(),
+  };
   const originOf = (req: IncomingMessage): string | undefined => {
     const host = req.headers.host?.toLowerCase();
     if (!host) return undefined;
-    return where.origins.find((o) => {
-      const h = new URL(o).host;
-      return h === host || h === host.replace(/:(80|443)$/, '');
-    });
+    return where.byHost.get(host) ?? where.byHost.get(host.replace(/:(80|443)$/, ''));
   };
 
   // ------------------------------------------------------------ sessions
@@ -720,7 +722,8 @@ export async function startSsoProxy(input: SsoProxyConfigInput, deps: SsoProxyDe
 
   // ------------------------------------------------------------ the request handler
   const handle = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
-    const url = new URL(req.url ?? '/', 'http://x');
+    // parsed only for the proxy's own pages that read the query, not for every proxied request
+    const url = () => new URL(req.url ?? '/', 'http://x');
     // the raw path: WHATWG URL parsing would resolve (%2e%2e) dot segments before the check
     const path = rawPath(req);
     if (path === PATHS.health) {
@@ -737,7 +740,7 @@ export async function startSsoProxy(input: SsoProxyConfigInput, deps: SsoProxyDe
       sendPage(res, 400, page('Bad request', '<p>The path holds a dot segment or a backslash.</p>'));
       return;
     }
-    if (path === PATHS.callback) return callback(req, res, origin, url);
+    if (path === PATHS.callback) return callback(req, res, origin, url());
     if (path === PATHS.backchannelLogout) return backchannelLogout(req, res);
     if (path === PATHS.signOut) {
       if (req.method === 'POST') return signOut(req, res, origin);
@@ -758,7 +761,7 @@ export async function startSsoProxy(input: SsoProxyConfigInput, deps: SsoProxyDe
     }
     const c = await currentSession(req);
     if (path === PATHS.start) {
-      const rdParam = url.searchParams.get('rd');
+      const rdParam = url().searchParams.get('rd');
       const rd = rdParam === null ? '/' : safeReturnPath(rdParam);
       if (rd === undefined) {
         log('warn', 'sso-proxy: refused return URL', {});
@@ -863,6 +866,10 @@ export async function startSsoProxy(input: SsoProxyConfigInput, deps: SsoProxyDe
   const url = `${config.tls ? 'https' : 'http'}://${host.includes(':') ? `[${host}]` : host}:${port}`;
   where.publicUrl = new URL(config.publicUrl ?? url);
   where.origins = proxyOrigins(config, where.publicUrl);
+  for (const o of where.origins) {
+    const h = new URL(o).host;
+    if (!where.byHost.has(h)) where.byHost.set(h, o);
+  }
   oidc().catch(() => {
     // logged; retried on the first sign-in
   });

@@ -99,6 +99,9 @@ export function safeReturnPath(rd: string | null | undefined): string | undefine
   return `${u.pathname}${u.search}`;
 }
 
+/** upstream URL -> its path without the trailing slash; parsed once, not on every request */
+const basePaths = new Map<string, string>();
+
 /** The request target to send upstream for a request path (+ query) on `route`. */
 export function upstreamPath(route: Route, pathAndQuery: string): string {
   let rest = pathAndQuery;
@@ -106,6 +109,12 @@ export function upstreamPath(route: Route, pathAndQuery: string): string {
     rest = rest.slice(route.pathPrefix.replace(/\/$/, '').length);
     if (!rest.startsWith('/')) rest = `/${rest}`;
   }
-  const basePath = new URL(route.upstream).pathname.replace(/\/$/, '');
+  let basePath = basePaths.get(route.upstream);
+  if (basePath === undefined) {
+    basePath = new URL(route.upstream).pathname.replace(/\/$/, '');
+    // config is finite, but a long-lived process given many configs (tests) must not grow forever
+    if (basePaths.size >= 1024) basePaths.clear();
+    basePaths.set(route.upstream, basePath);
+  }
   return `${basePath}${rest}`;
 }
