@@ -17,6 +17,7 @@ import type { SsoProxyConfig, SsoProxyConfigInput } from './config.ts';
 import { parseCookies, serializeCookie, withoutCookies } from './cookies.ts';
 import { LogoutTokenError, sidRevocationKey, verifyLogoutToken } from './logout.ts';
 import { clientResponseHeaders, upstreamRequestHeaders } from './headers.ts';
+import { createForwarder } from './forward.ts';
 import { forbiddenPage, htmlEscape, page, sendPage, signOutForm } from './pages.ts';
 import { isAllowed, isUnsafePath, matchRoute, safeReturnPath, upstreamPath } from './routes.ts';
 import type { Route } from './routes.ts';
@@ -202,7 +203,9 @@ export async function startSsoProxy(input: SsoProxyConfigInput, deps: SsoProxyDe
     return discovering;
   };
 
-  // ------------------------------------------------------------ upstream agents
+  // ------------------------------------------------------------ upstreams
+  const forwarder = createForwarder(config.routes, isOurCookie);
+  // node:http agents for upgrades (websockets) to https upstreams
   const upstreamAgents = new Map<string, HttpsAgent>();
   for (const r of config.routes) {
     if (r.upstream.startsWith('https:'))
@@ -629,24 +632,13 @@ export async function startSsoProxy(input: SsoProxyConfigInput, deps: SsoProxyDe
     origin: string,
     c: Current,
   ): void => {
-    const { request, options } = upstreamOptions(route, req, origin, c.session!, false);
-    const up = request(options);
-    up.on('response', (upRes) => {
-      const headers = clientResponseHeaders(upRes.headers, isOurCookie);
-      if (c.setCookies.length) {
-        const prior = headers['set-cookie'];
-        headers['set-cookie'] = [
-          ...(Array.isArray(prior) ? prior : prior ? [String(prior)] : []),
-          ...c.setCookies,
-        ];
-      }
-      res.writeHead(upRes.statusCode ?? 502, upRes.statusMessage, headers);
-      upRes.pipe(res);
-      upRes.on('error', () => res.destroy());
-    });
-    up.on('error', (e) => {
-      log('warn', 'sso-proxy: upstream error', { route: route.name, error: e.message });
-      if (!res.headersSent)
+    const { options } = upstreamOptions(route, req, origin, c.session!, false);
+    forwarder.forward(req, res, route, {
+      path: options.path,
+      headers: options.headers,
+      setCookies: c.setCookies,
+      onUpstreamError: (e) => {
+        log('warn', 'sso-proxy: upstream error', { route: route.name, error: e.message });
         sendPage(
           res,
           502,
@@ -655,12 +647,8 @@ export async function startSsoProxy(input: SsoProxyConfigInput, deps: SsoProxyDe
             `<p><strong>${htmlEscape(route.name)}</strong> is not answering. Try again later.</p>`,
           ),
         );
-      else res.destroy();
+      },
     });
-    res.on('close', () => {
-      if (!res.writableFinished) up.destroy();
-    });
-    req.pipe(up);
   };
 
   const sockets = new Set<Duplex>();
@@ -888,6 +876,7 @@ export async function startSsoProxy(input: SsoProxyConfigInput, deps: SsoProxyDe
       server.closeAllConnections();
       await new Promise<void>((resolve) => server.close(() => resolve()));
       for (const a of upstreamAgents.values()) a.destroy();
+      await forwarder.close();
       await issuerAgent.close();
     },
   };
