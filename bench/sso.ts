@@ -24,6 +24,15 @@ import { machine, root } from './lib.ts';
 /** the 1-minute load average: this machine is shared, and the figures move with it */
 const load = () => loadavg()[0]!.toFixed(1);
 
+/**
+ * CPU seconds (user + system, all threads) a process has used: /proc/PID/stat fields 14 and 15,
+ * in clock ticks (100 a second on Linux). Less sensitive to other jobs than latency or req/s.
+ */
+async function cpuSeconds(pid: number): Promise<number> {
+  const fields = (await readFile(`/proc/${pid}/stat`, 'utf8')).split(') ')[1]!.split(' ');
+  return (Number(fields[11]) + Number(fields[12])) / 100;
+}
+
 const SECRET = 'bench-cookie-secret-'.padEnd(48, 'x');
 const RATE = 1000;
 const CONNECTIONS = 50;
@@ -165,6 +174,8 @@ export async function ssoBench(say: (line: string) => void): Promise<void> {
       join(dir, 'nginx.conf'),
       `daemon off;
 worker_processes 1;
+# one process (no master): its pid is the one spawned, whose CPU time the bench reads
+master_process off;
 pid ${dir}/nginx.pid;
 error_log ${dir}/error.log warn;
 events { worker_connections 4096; }
@@ -267,12 +278,28 @@ http {
     if (bad) say(`non-2xx or socket errors during the paced runs: ${bad}`);
 
     const tp: Record<string, WrkResult> = {};
-    for (const t of targets.slice(1))
+    /** µs of CPU per request: the proxy process, and the nginx process (upstream + proxy) */
+    const cpu: Record<string, { proxy: number; nginx: number }> = {};
+    for (const t of targets.slice(1)) {
+      const before = { proxy: await cpuSeconds(proxy.pid!), nginx: await cpuSeconds(nginx.pid!) };
       tp[t.name] = await wrk(t.url, flat, { connections: 50, seconds: THROUGHPUT_SECONDS });
+      const n = tp[t.name]!.rps * THROUGHPUT_SECONDS;
+      cpu[t.name] = {
+        proxy: ((await cpuSeconds(proxy.pid!)) - before.proxy) * (1e6 / n),
+        nginx: ((await cpuSeconds(nginx.pid!)) - before.nginx) * (1e6 / n),
+      };
+    }
     const sso = tp['through the SSO proxy']!;
     const ng = tp['through nginx']!;
     say(
       `flat out (wrk, 2 threads, 50 connections, ${THROUGHPUT_SECONDS} s): SSO proxy ${sso.rps.toFixed(0)} req/s (p99 ${sso.p99ms.toFixed(1)} ms), nginx ${ng.rps.toFixed(0)} req/s (p99 ${ng.p99ms.toFixed(1)} ms): **SSO proxy throughput = ${(sso.rps / ng.rps).toFixed(2)} x nginx's** (one Node process vs one nginx worker, same upstream, same run)`,
+    );
+    // through the SSO proxy, nginx only answers as the upstream; through nginx, it does both
+    const ssoCpu = cpu['through the SSO proxy']!;
+    const upstreamCpu = ssoCpu.nginx;
+    const nginxProxyCpu = cpu['through nginx']!.nginx - upstreamCpu;
+    say(
+      `CPU per request in those flat-out runs (user + system from /proc, all threads): **SSO proxy ${ssoCpu.proxy.toFixed(0)} µs**, nginx as a proxy ${nginxProxyCpu.toFixed(0)} µs (its process's time less the upstream's ${upstreamCpu.toFixed(0)} µs, measured while the SSO proxy ran): ${(ssoCpu.proxy / nginxProxyCpu).toFixed(1)} x. At ${RATE} req/s the proxy is busy ${((ssoCpu.proxy * RATE) / 1e4).toFixed(0)} % of one core`,
     );
     say(
       `machine: ${machine()}; load average ${loadStart} at the start, ${load()} at the end; wrk, nginx and the proxy share its cores, and other jobs ran beside them: figures are indicative`,
