@@ -497,6 +497,31 @@ describe('console backend', () => {
     assert.match(env.server.log(), /back-channel logout delivered/);
   });
 
+  test('single logout the other way: signing out at the SSO proxy (and confirming at the issuer) ends the console session', async () => {
+    const b = newBrowser();
+    await consoleLogin(b, { name: 'sol', password: 'console-sol-password-123' });
+    const proxied = await signIn(b, '/echo/', undefined, env.proxyUrl, '/oauth2/callback');
+    assert.equal(proxied.typedPassword, false);
+    assert.equal((await sessionOf(b)).status, 200);
+    const out = await b.request(`${env.proxyUrl}/oauth2/sign_out`, {
+      method: 'POST',
+      headers: { origin: env.proxyUrl },
+    });
+    assert.equal(out.status, 303);
+    const confirm = await b.request(new URL(out.location!, env.proxyUrl));
+    assert.equal(confirm.status, 200, confirm.body.slice(0, 300));
+    const action = /<form[^>]*action="([^"]+)"/.exec(confirm.body)?.[1];
+    const xsrf = /name="xsrf" value="([^"]+)"/.exec(confirm.body)?.[1];
+    assert.ok(action && xsrf, confirm.body.slice(0, 500));
+    const done = await b.request(new URL(action.replace(/&amp;/g, '&'), confirm.url), {
+      method: 'POST',
+      form: { xsrf, logout: 'yes' },
+    });
+    assert.equal(done.status, 303, done.body.slice(0, 300));
+    await waitFor('the console session to end', async () => (await sessionOf(b)).status === 401, 10_000);
+    assert.match(env.server.log(), /console: signed out at the issuer/);
+  });
+
   test('logout needs the CSRF token; then the session and the issuer session are gone', async () => {
     const b = newBrowser();
     await consoleLogin(b);

@@ -33,6 +33,12 @@ export interface OidcClient {
    * when a browser session the client took part in ends; its ID tokens then carry `sid`.
    */
   backchannelLogoutUri?: string;
+  /**
+   * In-process single logout, for a relying party in the same server (the console): called with
+   * the browser session's uid when a session this client took part in ends entirely (endSession,
+   * or a confirmed RP-initiated logout at /session/end). Errors are logged, never thrown.
+   */
+  onSessionEnded?: (sessionUid: string) => void | Promise<void>;
   /** shown on the sign-in page */
   name?: string;
 }
@@ -349,10 +355,31 @@ export async function createOidcIssuer(opts: OidcIssuerOptions): Promise<OidcIss
   };
 
   const provider = new Provider(issuerUrl.href, configuration);
+  const endedHooks = new Map(
+    opts.clients.flatMap((c) => (c.onSessionEnded ? [[c.clientId, c.onSessionEnded] as const] : [])),
+  );
+  const notifyEnded = async (sessionUid: string, clientIds: string[]): Promise<void> => {
+    for (const id of clientIds) {
+      const hook = endedHooks.get(id);
+      if (!hook) continue;
+      try {
+        await hook(sessionUid);
+      } catch (e) {
+        log('warn', 'oidc: a client could not end its sessions', {
+          client: id,
+          error: e instanceof Error ? e.message : String(e),
+        });
+      }
+    }
+  };
   // signing out ends the sign-in: refresh tokens of that browser session stop working too
   provider.on('end_session.success', (ctx: KoaContextWithOIDC) => {
-    const uid = ctx.oidc.session?.uid;
+    const session = ctx.oidc.session;
+    const uid = session?.uid;
     if (uid) signIns.destroy(`session:${uid}`).catch(() => {});
+    // the whole session ended ("sign out of everything" confirmed): in-process relying parties too
+    if (uid && (ctx.oidc.params as { logout?: unknown } | undefined)?.logout)
+      void notifyEnded(uid, Object.keys(session?.authorizations ?? {}));
   });
   provider.on('server_error', (_ctx: unknown, err: Error) =>
     log('error', 'oidc: server error', { error: err.message }),
@@ -561,6 +588,7 @@ export async function createOidcIssuer(opts: OidcIssuerOptions): Promise<OidcIss
       }
     }
     await session.destroy();
+    await notifyEnded(sessionUid, Object.keys(session.authorizations ?? {}));
   }
 
   return {

@@ -11,6 +11,8 @@ import type { Authenticated, TokenService, UpstreamSession } from '@kaas/auth';
 
 export const consoleSessionsPrefix = '/kaas/console/sessions/';
 export const consoleLoginsPrefix = '/kaas/console/logins/';
+/** <sha256(issuer session uid)>/<sha256(session id)>: which sessions a sign-out at the issuer ends */
+export const consoleIssuerSessionsPrefix = '/kaas/console/issuer-sessions/';
 
 /** At most this many clusters' tokens in one session (the oldest is revoked and dropped). */
 const MAX_AUDIENCES = 32;
@@ -143,7 +145,32 @@ export class ConsoleSessions {
       tokens: {},
     };
     await this.#kv.create(consoleSessionsPrefix + sha256(id), JSON.stringify(record));
+    if (r.issuerSessionUid)
+      await this.#kv.create(
+        `${consoleIssuerSessionsPrefix}${sha256(r.issuerSessionUid)}/${sha256(id)}`,
+        JSON.stringify({ expiresAtMs: r.expiresAtMs }),
+      );
     return { id, record };
+  }
+
+  /**
+   * Single logout: the issuer's browser session `uid` ended (a sign-out elsewhere), so every
+   * console session that came from it ends too, tokens revoked. Returns how many.
+   */
+  async endIssuerSession(uid: string): Promise<number> {
+    let n = 0;
+    for (const item of await rangeAll(this.#kv, `${consoleIssuerSessionsPrefix}${sha256(uid)}/`)) {
+      const key = consoleSessionsPrefix + item.key.slice(item.key.lastIndexOf('/') + 1);
+      const { kv: cur } = await this.#kv.get(key);
+      if (cur) {
+        await this.#deleteKey(key, JSON.parse(cur.value) as SessionRecord, '');
+        n++;
+      }
+      await this.#kv.delete(item.key).catch((e: unknown) => {
+        if (!(e instanceof KeyNotFoundError)) throw e;
+      });
+    }
+    return n;
   }
 
   async lookup(id: string | undefined): Promise<SessionLookup> {
@@ -297,7 +324,7 @@ export class ConsoleSessions {
   /** Drops ended sessions (revoking their tokens) and abandoned sign-ins; returns how many. */
   async sweep(): Promise<number> {
     let n = 0;
-    for (const prefix of [consoleSessionsPrefix, consoleLoginsPrefix]) {
+    for (const prefix of [consoleSessionsPrefix, consoleLoginsPrefix, consoleIssuerSessionsPrefix]) {
       for (const item of await rangeAll(this.#kv, prefix)) {
         const v = JSON.parse(item.value) as { expiresAtMs: number };
         if (v.expiresAtMs > this.#now()) continue;

@@ -494,6 +494,11 @@ export function createConsole(o: ConsoleOptions): Console {
       redirectUris: [`${serverUrl}/console/callback`],
       postLogoutRedirectUris: [`${serverUrl}/console/`],
       name: 'KaaS console',
+      // single logout the other way: a sign-out at the issuer (the SSO proxy's) ends console sessions
+      onSessionEnded: async (uid) => {
+        const n = await sessions.endIssuerSession(uid);
+        if (n) log('info', 'console: signed out at the issuer', { sessions: n });
+      },
     }),
     attach(s, serverUrl, iss) {
       server = s;
