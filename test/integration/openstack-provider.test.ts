@@ -28,13 +28,23 @@ import { runProviderConformance } from '@kaas/providers/conformance';
 import { OpenStack, Session } from '@kaas/openstack';
 import {
   OpenStackProvider,
+  ccmFloatingIpDescription,
+  ccmLoadBalancerName,
+  cloudClusterName,
+  csiClusterKey,
   encodeTags,
   tagsFromText,
   type OpenStackProviderOptions,
 } from '@kaas/openstack/provider';
+import { addClusterController, type WorkloadApi } from '@kaas/clusters';
+import { installCRDs } from '@kaas/clusters/testing';
+import { Manager } from '@kaas/controllers';
+import { LocalCloud } from '@kaas/providers/local';
+import { readFile } from 'node:fs/promises';
+import { parse as parseYaml } from 'yaml';
 import { openStackForTests, type OpenStackForTests } from '../support/openstack.ts';
 import { startKaasServer, type KaasServer } from '../support/kaasctl.ts';
-import { kubectl } from '../support/apiserver.ts';
+import { kubectl, startTestServer } from '../support/apiserver.ts';
 
 const ROOT = resolve(fileURLToPath(import.meta.url), '../../..');
 const RUN = `kaas-p-${randomBytes(3).toString('hex')}`;
@@ -219,11 +229,19 @@ describe('the OpenStack provider on real services', () => {
       externalNetwork: `${RUN}-no-net`,
       dnsZone: `${RUN}-nozone.example.`,
     });
-    const p = OpenStackProvider.forCluster(member, c, providerOptions);
+    // the server's flags for the nodes (kaasctl server's serverFlagProblems) join the cloud's
+    const flags = '--kaas-url https://127.0.0.1:6443 is loopback: restart the server with --kaas-url';
+    const p = OpenStackProvider.forCluster(member, c, { ...providerOptions, bootstrapCheck: () => [flags] });
     const report = await p.preconfigure(p.plan(c));
     assert.equal(report.ok, false);
     const text = report.problems.map((x) => x.message).join('\n');
-    for (const piece of [`${RUN}-no-image`, `${RUN}-no-flavor`, `${RUN}-no-net`, `${RUN}-nozone.example.`])
+    for (const piece of [
+      flags,
+      `${RUN}-no-image`,
+      `${RUN}-no-flavor`,
+      `${RUN}-no-net`,
+      `${RUN}-nozone.example.`,
+    ])
       assert.ok(text.includes(piece), `${piece} in:\n${text}`);
     assert.ok(
       report.problems.every((x) => x.code === 'InvalidSpec'),
@@ -462,6 +480,238 @@ describe('the OpenStack provider on real services', () => {
   });
 });
 
+/** A client certificate kubeconfig of the test server as the WorkloadApi the reconciler uses. */
+async function workloadApiOf(kubeconfig: string): Promise<WorkloadApi> {
+  const kc = parseYaml(await readFile(kubeconfig, 'utf8')) as {
+    clusters: { cluster: { server: string; 'certificate-authority-data': string } }[];
+    users: { user: { 'client-certificate-data': string; 'client-key-data': string } }[];
+  };
+  const d = (b: string): string => Buffer.from(b, 'base64').toString('utf8');
+  return {
+    url: kc.clusters[0]!.cluster.server,
+    caPem: d(kc.clusters[0]!.cluster['certificate-authority-data']),
+    clientCertPem: d(kc.users[0]!.user['client-certificate-data']),
+    clientKeyPem: d(kc.users[0]!.user['client-key-data']),
+  };
+}
+
+describe('destroy removes what the in-cluster controllers made', () => {
+  test("LoadBalancer Services and PVCs deleted in-cluster before the ledger's teardown; the CCM's load balancer and floating IP and the CSI volume swept by their names; an API that does not answer is reported, not fatal", async () => {
+    // the cluster controller in-process, on an API server whose logical cluster `wl` stands in for
+    // the workload cluster's API (the fake compute driver boots no node that could serve one)
+    const ts = await startTestServer();
+    const manager = new Manager({ server: ts.server, kv: ts.kv, leaderElection: false });
+    const logs: string[] = [];
+    const wlKc = await ts.kubeconfigFor('wl');
+    const wl = await workloadApiOf(await ts.userKubeconfig('kaas-destroy', ['system:masters'], 'wl'));
+    const inClusterLeft = async (): Promise<number> => {
+      const r = await kubectl(wlKc, ['get', 'services,persistentvolumeclaims', '-A', '-o', 'json']);
+      assert.equal(r.code, 0, r.stderr);
+      const items = (JSON.parse(r.stdout) as { items: { kind: string; spec: { type?: string } }[] }).items;
+      return items.filter((x) => x.kind === 'PersistentVolumeClaim' || x.spec.type === 'LoadBalancer').length;
+    };
+    /** In-cluster objects left when the ledger's teardown started, per cluster. */
+    const atFirstDelete = new Map<string, number>();
+    // only the node network: the CCM's load balancer needs a subnet, nothing here needs a server
+    class Small extends OpenStackProvider {
+      override plan(c: Cluster): ResourceGraph {
+        const ids = c.metadata.name === 'ccm' ? ['network/nodes', 'subnet/nodes'] : ['network/nodes'];
+        return sub(super.plan(c), ids);
+      }
+      override async delete(...a: Parameters<OpenStackProvider['delete']>): Promise<void> {
+        const name = this.cluster!.metadata.name;
+        if (!atFirstDelete.has(name)) atFirstDelete.set(name, name === 'ccm' ? await inClusterLeft() : -1);
+        return super.delete(...a);
+      }
+    }
+    try {
+      await installCRDs(ts.server);
+      const cloud = await LocalCloud.open({ store: ts.kv });
+      addClusterController({
+        manager,
+        server: ts.server,
+        cloud,
+        baseUrl: ts.url,
+        pollMs: 200,
+        log: (level, msg) => logs.push(`${level} ${msg}`),
+        providers: {
+          openstack: (c) =>
+            new Small({
+              ...providerOptions,
+              os: member,
+              settings: (c.spec.provider as { openstack: OpenStackProviderOptions['settings'] }).openstack,
+              cluster: c,
+            }),
+        },
+        // `gone`'s API is a closed port: said, and the destroy goes on
+        workloadApi: async (c) => (c.metadata.name === 'ccm' ? wl : { ...wl, url: 'https://127.0.0.1:9' }),
+        inClusterCleanupTimeoutMs: 60_000,
+      });
+      await manager.start();
+      await manager.waitUntilRunning();
+      for (const doc of [
+        {
+          apiVersion: 'v1',
+          kind: 'Service',
+          metadata: { name: 'web', namespace: 'default' },
+          spec: { type: 'LoadBalancer', ports: [{ port: 80 }], selector: { app: 'web' } },
+        },
+        {
+          apiVersion: 'v1',
+          kind: 'PersistentVolumeClaim',
+          metadata: { name: 'data', namespace: 'default' },
+          spec: { accessModes: ['ReadWriteOnce'], resources: { requests: { storage: '1Gi' } } },
+        },
+      ]) {
+        const r = await kubectl(wlKc, ['apply', '-f', '-'], { input: JSON.stringify(doc) });
+        assert.equal(r.code, 0, r.stderr);
+      }
+      assert.equal(await inClusterLeft(), 2);
+
+      const made: Record<string, string> = {};
+      for (const name of ['ccm', 'gone']) {
+        const c = osCluster(name, 1, 1);
+        const r = await kubectl(ts.kubeconfig, ['apply', '-o', 'json', '-f', '-'], {
+          input: JSON.stringify({
+            apiVersion: c.apiVersion,
+            kind: c.kind,
+            metadata: { name, namespace: 'default' },
+            spec: c.spec,
+          }),
+        });
+        assert.equal(r.code, 0, r.stderr);
+        made[name] = (JSON.parse(r.stdout) as { metadata: { uid: string } }).metadata.uid;
+        clusters.push(made[name]);
+      }
+      const get = async (name: string): Promise<{ status?: Record<string, any> } | undefined> => {
+        const r = await kubectl(ts.kubeconfig, ['get', 'clusters.kaas.dev', name, '-o', 'json']);
+        if (r.code !== 0) return /NotFound|not found/.test(r.stderr) ? undefined : { status: {} };
+        return JSON.parse(r.stdout) as { status?: Record<string, any> };
+      };
+      const until = async (what: string, ok: () => Promise<boolean>, ms: number): Promise<void> => {
+        const deadline = Date.now() + ms;
+        while (!(await ok())) {
+          if (Date.now() > deadline) throw new Error(`${what}: not after ${ms} ms\n${logs.join('\n')}`);
+          await new Promise((r) => setTimeout(r, 500));
+        }
+      };
+      for (const name of ['ccm', 'gone'])
+        await until(
+          `${name} InfrastructureReady`,
+          async () =>
+            ((await get(name))?.status?.conditions ?? []).some(
+              (k: any) => k.type === 'InfrastructureReady' && k.status === 'True',
+            ),
+          300_000,
+        );
+
+      // the TokenReview webhook's identity may create TokenReviews in its own cluster, nothing else
+      const canI = async (user: string, cluster: string, ...what: string[]): Promise<string> => {
+        const r = await kubectl(await ts.userKubeconfig(user, [], cluster), ['auth', 'can-i', ...what]);
+        return r.stdout.trim();
+      };
+      assert.equal(
+        await canI('system:kaas:apiserver:ccm', 'ccm', 'create', 'tokenreviews.authentication.k8s.io'),
+        'yes',
+      );
+      assert.equal(await canI('system:kaas:apiserver:ccm', 'ccm', 'list', 'secrets', '-A'), 'no');
+      assert.equal(
+        await canI('system:kaas:apiserver:ccm', 'ccm', 'get', 'tokenreviews.authentication.k8s.io'),
+        'no',
+      );
+      assert.equal(
+        await canI('system:kaas:apiserver:gone', 'ccm', 'create', 'tokenreviews.authentication.k8s.io'),
+        'no',
+      );
+
+      // what the CCM and cinder CSI of cluster `ccm` would have made, by their conventions
+      const uid = made.ccm!;
+      const subnetId = ((await get('ccm'))?.status?.resources as { name: string; id: string }[]).find(
+        (e) => e.name === 'subnet/nodes',
+      )!.id;
+      const lb = await member.octavia.createLoadBalancer({
+        name: ccmLoadBalancerName(uid, 'default', 'web'),
+        vipSubnetId: subnetId,
+        description: `Kubernetes external service default/web from cluster ${cloudClusterName(uid)}`,
+      });
+      const ext = await member.neutron.findNetwork(os.fixtures.externalNetwork);
+      const fip = await member.neutron.createFloatingIp({
+        floatingNetworkId: ext!.id,
+        description: ccmFloatingIpDescription(uid, 'default', 'web'),
+      });
+      const vol = await member.cinder.createVolume({
+        name: `pvc-${randomUUID()}`,
+        sizeGb: 1,
+        metadata: { [csiClusterKey]: cloudClusterName(uid), 'csi.storage.k8s.io/pvc/name': 'data' },
+      });
+      await member.octavia.waitForActive(lb.id);
+
+      for (const name of ['ccm', 'gone']) {
+        const r = await kubectl(ts.kubeconfig, ['delete', 'clusters.kaas.dev', name, '--wait=false']);
+        assert.equal(r.code, 0, r.stderr);
+      }
+      for (const name of ['ccm', 'gone'])
+        await until(`${name} gone`, async () => (await get(name)) === undefined, 600_000);
+
+      assert.equal(
+        atFirstDelete.get('ccm'),
+        0,
+        'the Service and the PVC were gone before the first cloud delete',
+      );
+      assert.equal(await inClusterLeft(), 0);
+      // the webhook's RBAC went with the cluster's logical cluster
+      const rb = await kubectl(await ts.kubeconfigFor('ccm'), [
+        'get',
+        'clusterrolebinding',
+        'kaas:tokenreview-webhook',
+      ]);
+      assert.notEqual(rb.code, 0, rb.stdout);
+      assert.ok(
+        logs.some((l) =>
+          /ccm: in-cluster: deleted 1 LoadBalancer Services and 1 PersistentVolumeClaims; all gone/.test(l),
+        ),
+        logs.join('\n'),
+      );
+      assert.ok(
+        logs.some((l) => /gone: the cluster's API at https:\/\/127\.0\.0\.1:9 did not answer/.test(l)),
+        logs.join('\n'),
+      );
+      // by the controllers' conventions and by tag: nothing left
+      const lbs = (await member.octavia.listLoadBalancers()).filter(
+        (x) =>
+          x.name.startsWith(`kube_service_${cloudClusterName(uid)}_`) && x.provisioning_status !== 'DELETED',
+      );
+      assert.deepEqual(
+        lbs.map((x) => x.name),
+        [],
+      );
+      assert.equal(
+        (await member.octavia.listLoadBalancers()).some(
+          (x) => x.id === lb.id && x.provisioning_status !== 'DELETED',
+        ),
+        false,
+      );
+      assert.equal(
+        (await member.neutron.listFloatingIps()).some((x) => x.id === fip.id),
+        false,
+      );
+      const vols = await member.cinder.listVolumesByMetadata({ [csiClusterKey]: cloudClusterName(uid) });
+      assert.deepEqual(
+        vols.filter((v) => v.status !== 'deleted').map((v) => v.id),
+        [],
+        `volume ${vol.id}`,
+      );
+      for (const u of [made.ccm!, made.gone!]) {
+        const left = await countTagged(member, u);
+        assert.equal(total(left), 0, JSON.stringify(left));
+      }
+    } finally {
+      await manager.stop().catch(() => undefined);
+      await ts.stop();
+    }
+  });
+});
+
 describe('kaasctl server --openstack-cloud', () => {
   test('killed -9 mid-deploy and mid-destroy: resumes from the ledger, ControlPlaneReady waits on /readyz, nothing leaks', async () => {
     const dir = await mkdtemp(join(tmpdir(), `${RUN}-srv-`));
@@ -499,8 +749,11 @@ describe('kaasctl server --openstack-cloud', () => {
       { mode: 0o600 },
     );
     const env = { OS_CLIENT_CONFIG_FILE: cloudsYaml };
-    const args = ['--openstack-cloud', 'kaas-provider-test', '--openstack-ccm-cloud', 'kaas-ccm-test'];
-    let server: KaasServer | undefined = await startKaasServer(join(dir, 'kaas'), args, env);
+    const noUrl = ['--openstack-cloud', 'kaas-provider-test', '--openstack-ccm-cloud', 'kaas-ccm-test'];
+    // the nodes never boot on the fake compute driver: any non-loopback URL passes the preflight
+    const args = [...noUrl, '--kaas-url', 'https://192.0.2.10:8443'];
+    // first without --kaas-url: the server listens on loopback, which nodes cannot reach
+    let server: KaasServer | undefined = await startKaasServer(join(dir, 'kaas'), noUrl, env);
     const kc = join(dir, 'kaas', 'admin.kubeconfig');
     try {
       const c = osCluster('srv', 1, 1);
@@ -537,6 +790,24 @@ describe('kaasctl server --openstack-cloud', () => {
       };
       const resources = (c: Awaited<ReturnType<typeof get>>): { phase: string }[] =>
         c?.status?.resources ?? [];
+
+      const refused = await until(
+        'refused for want of --kaas-url',
+        (x) =>
+          (x?.status?.conditions ?? []).some(
+            (k: any) =>
+              k.type === 'InfrastructureReady' && k.status === 'False' && k.reason === 'InvalidSpec',
+          ),
+        300_000,
+      );
+      const infra = (refused?.status?.conditions ?? []).find((k: any) => k.type === 'InfrastructureReady');
+      assert.match(
+        infra?.message ?? '',
+        /is loopback: .*restart the server with --kaas-url https:\/\/HOST:PORT/,
+      );
+      assert.equal(total(await countTagged(member, uid)), 0, 'refused before anything was created');
+      await server.stop();
+      server = await startKaasServer(join(dir, 'kaas'), args, env);
 
       // mid-deploy: some resources recorded, others not yet
       await until(

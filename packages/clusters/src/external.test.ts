@@ -9,7 +9,13 @@ import { ensurePki } from '@kaas/apiserver';
 import { MemoryLedger } from '@kaas/providers';
 import { LocalCloud, LocalCloudProvider } from '@kaas/providers/local';
 import { testCluster } from '@kaas/providers/testing';
-import { probeReadyz, reconcileExternal, type ProbeResult } from './external.ts';
+import {
+  deleteCloudBackedObjects,
+  probeReadyz,
+  reconcileExternal,
+  tokenReviewWebhookRbac,
+  type ProbeResult,
+} from './external.ts';
 import { waiting, type ConditionValue, type PartCondition } from './conditions.ts';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -104,4 +110,25 @@ test('probeReadyz: 200 ok is ready, anything else or nothing is not, with what h
     srv.close();
     await rm(dir, { recursive: true, force: true });
   }
+});
+
+test('in-cluster cleanup of a cluster whose API does not answer: reported, not thrown', async () => {
+  const r = await deleteCloudBackedObjects(
+    { url: 'https://127.0.0.1:9', clientCertPem: '', clientKeyPem: '' },
+    { signal: new AbortController().signal, requestTimeoutMs: 2_000 },
+  );
+  assert.equal(r.reachable, false);
+  assert.deepEqual([r.services, r.claims], [[], []]);
+  assert.match(r.message, /the cluster's API at https:\/\/127\.0\.0\.1:9 did not answer \(.*ECONNREFUSED/);
+});
+
+test("the TokenReview webhook's RBAC: create tokenreviews for the cluster's own identity, nothing else", () => {
+  const [role, binding] = tokenReviewWebhookRbac('demo') as [any, any];
+  assert.deepEqual(role.rules, [
+    { apiGroups: ['authentication.k8s.io'], resources: ['tokenreviews'], verbs: ['create'] },
+  ]);
+  assert.equal(binding.roleRef.name, role.metadata.name);
+  assert.deepEqual(binding.subjects, [
+    { apiGroup: 'rbac.authorization.k8s.io', kind: 'User', name: 'system:kaas:apiserver:demo' },
+  ]);
 });

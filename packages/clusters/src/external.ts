@@ -160,3 +160,209 @@ export async function reconcileExternal(o: ExternalPassOptions): Promise<{ reque
   parts.ServicesReady = waiting('waiting for NodesReady');
   return { requeueAfterMs: o.pollMs ?? 15_000 };
 }
+
+// ---- destroy: the in-cluster objects that own cloud objects, first ----
+
+/** The workload cluster's Kubernetes API as KaaS reaches it, with rights to delete anything. */
+export interface WorkloadApi {
+  /** `https://HOST:PORT`, or with a path prefix (a logical cluster of KaaS's own API server). */
+  url: string;
+  /** The cluster's CA; without it the serving certificate is not verified. */
+  caPem?: string;
+  clientCertPem: string;
+  clientKeyPem: string;
+}
+
+/**
+ * How the reconciler reaches a Cluster's own API before destroying it (kaasctl server: the API
+ * load balancer's address from status.endpoint and an admin client certificate from the cluster
+ * CA it keeps). Undefined: no way to reach it (no endpoint, no CA yet), which is reported.
+ */
+export type WorkloadApiSource = (cluster: Cluster, status: ClusterStatus) => Promise<WorkloadApi | undefined>;
+
+export interface InClusterCleanup {
+  /** Whether the cluster's API answered at all. */
+  reachable: boolean;
+  /** `namespace/name` of what was deleted. */
+  services: string[];
+  claims: string[];
+  /** What was still there when the wait ended (0 when everything went). */
+  left: number;
+  /** One line for the condition and the log. */
+  message: string;
+}
+
+interface KubeList {
+  items?: {
+    metadata: { name: string; namespace?: string; uid?: string };
+    spec?: { type?: string; persistentVolumeReclaimPolicy?: string; claimRef?: { uid?: string } };
+  }[];
+}
+
+function kubeCall(
+  api: WorkloadApi,
+  method: 'GET' | 'DELETE',
+  path: string,
+  signal: AbortSignal,
+  timeoutMs: number,
+): Promise<{ status: number; body: string }> {
+  return new Promise((resolve, reject) => {
+    const req = request(
+      `${api.url.replace(/\/$/, '')}${path}`,
+      {
+        method,
+        cert: api.clientCertPem,
+        key: api.clientKeyPem,
+        ...(api.caPem ? { ca: api.caPem } : { rejectUnauthorized: false }),
+        timeout: timeoutMs,
+        signal,
+        agent: false,
+        headers: { accept: 'application/json' },
+      },
+      (res) => {
+        let body = '';
+        res.setEncoding('utf8');
+        res.on('data', (c: string) => (body += c));
+        res.on('end', () => resolve({ status: res.statusCode ?? 0, body }));
+      },
+    );
+    req.on('timeout', () => req.destroy(new Error(`no answer in ${timeoutMs / 1000} s`)));
+    req.on('error', reject);
+    req.end();
+  });
+}
+
+async function kubeList(
+  api: WorkloadApi,
+  path: string,
+  signal: AbortSignal,
+  timeoutMs: number,
+): Promise<NonNullable<KubeList['items']>> {
+  const r = await kubeCall(api, 'GET', path, signal, timeoutMs);
+  if (r.status !== 200) throw new Error(`GET ${path}: HTTP ${r.status} ${r.body.slice(0, 200)}`);
+  return (JSON.parse(r.body) as KubeList).items ?? [];
+}
+
+export interface InClusterCleanupOptions {
+  signal: AbortSignal;
+  /** Longest wait for the controllers to finish (default 5 min); then destroy goes on regardless. */
+  timeoutMs?: number;
+  pollMs?: number;
+  requestTimeoutMs?: number;
+  /** Progress, for the Ready condition's message. */
+  progress?: (message: string) => Promise<void> | void;
+}
+
+/**
+ * Deletes every Service of type LoadBalancer and every PersistentVolumeClaim in the workload
+ * cluster, then waits until they, and the PersistentVolumes with reclaim policy Delete that were
+ * bound to those claims, are gone: that is when the cloud controller manager has deleted its
+ * load balancers and the CSI driver its volumes. A cluster whose API does not answer is reported
+ * (`reachable: false`), never fatal: destroy's sweep finds those cloud objects by the controllers'
+ * own names (docs/openstack.md, "Destroy and the sweep").
+ */
+export async function deleteCloudBackedObjects(
+  api: WorkloadApi,
+  o: InClusterCleanupOptions,
+): Promise<InClusterCleanup> {
+  const reqMs = o.requestTimeoutMs ?? 10_000;
+  const out: InClusterCleanup = { reachable: false, services: [], claims: [], left: 0, message: '' };
+  let services: NonNullable<KubeList['items']>;
+  let claims: NonNullable<KubeList['items']>;
+  try {
+    services = (await kubeList(api, '/api/v1/services', o.signal, reqMs)).filter(
+      (s) => s.spec?.type === 'LoadBalancer',
+    );
+    claims = await kubeList(api, '/api/v1/persistentvolumeclaims', o.signal, reqMs);
+  } catch (e) {
+    if (o.signal.aborted) throw o.signal.reason;
+    out.message = `the cluster's API at ${api.url} did not answer (${(e as Error).message}): LoadBalancer Services and PersistentVolumeClaims not deleted in-cluster; the sweep deletes their cloud objects by the controllers' names`;
+    return out;
+  }
+  out.reachable = true;
+  const ref = (x: { metadata: { name: string; namespace?: string } }): string =>
+    `${x.metadata.namespace ?? 'default'}/${x.metadata.name}`;
+  const claimUids = new Set(claims.map((c) => c.metadata.uid).filter((u) => u !== undefined));
+  for (const [kind, items] of [
+    ['services', services],
+    ['persistentvolumeclaims', claims],
+  ] as const) {
+    for (const x of items) {
+      const path = `/api/v1/namespaces/${encodeURIComponent(x.metadata.namespace ?? 'default')}/${kind}/${encodeURIComponent(x.metadata.name)}`;
+      const r = await kubeCall(api, 'DELETE', path, o.signal, reqMs);
+      if (r.status >= 300 && r.status !== 404)
+        throw new Error(`DELETE ${path}: HTTP ${r.status} ${r.body.slice(0, 200)}`);
+      (kind === 'services' ? out.services : out.claims).push(ref(x));
+    }
+  }
+  await o.progress?.(
+    `deleting in-cluster: ${out.services.length} LoadBalancer Services, ${out.claims.length} PersistentVolumeClaims; waiting for their cloud objects to go`,
+  );
+  const deadline = Date.now() + (o.timeoutMs ?? 300_000);
+  for (;;) {
+    const svc = (await kubeList(api, '/api/v1/services', o.signal, reqMs)).filter(
+      (s) => s.spec?.type === 'LoadBalancer',
+    );
+    const pvc = await kubeList(api, '/api/v1/persistentvolumeclaims', o.signal, reqMs);
+    const pv = (await kubeList(api, '/api/v1/persistentvolumes', o.signal, reqMs)).filter(
+      (v) =>
+        v.spec?.persistentVolumeReclaimPolicy === 'Delete' &&
+        v.spec.claimRef?.uid !== undefined &&
+        claimUids.has(v.spec.claimRef.uid),
+    );
+    out.left = svc.length + pvc.length + pv.length;
+    const what = `${svc.length} LoadBalancer Services, ${pvc.length} PersistentVolumeClaims, ${pv.length} PersistentVolumes`;
+    if (out.left === 0) {
+      out.message = `in-cluster: deleted ${out.services.length} LoadBalancer Services and ${out.claims.length} PersistentVolumeClaims; all gone`;
+      return out;
+    }
+    if (Date.now() > deadline) {
+      out.message = `in-cluster: ${what} still there after ${(o.timeoutMs ?? 300_000) / 1000} s; destroying anyway (the sweep deletes their cloud objects by the controllers' names)`;
+      return out;
+    }
+    await o.progress?.(`deleting in-cluster: waiting for ${what} to go`);
+    await new Promise<void>((r, j) => {
+      const t = setTimeout(r, o.pollMs ?? 2_000);
+      o.signal.addEventListener(
+        'abort',
+        () => {
+          clearTimeout(t);
+          j(o.signal.reason as Error);
+        },
+        { once: true },
+      );
+    });
+  }
+}
+
+// ---- the TokenReview webhook's identity ----
+
+/** The user a cluster's kube-apiserver is at KaaS's TokenReview webhook (its client certificate's CN). */
+export const tokenReviewWebhookUser = (clusterName: string): string => `system:kaas:apiserver:${clusterName}`;
+
+/**
+ * RBAC in the Cluster's logical cluster (`/clusters/NAME`, where the webhook's route is) letting
+ * that identity create TokenReviews and nothing else. It lives and dies with the logical cluster,
+ * which the destroy deletes; another cluster's identity has no binding there.
+ */
+export function tokenReviewWebhookRbac(clusterName: string): Record<string, unknown>[] {
+  const name = 'kaas:tokenreview-webhook';
+  const labels = { 'kaas.dev/managed-by': 'kaas' };
+  return [
+    {
+      apiVersion: 'rbac.authorization.k8s.io/v1',
+      kind: 'ClusterRole',
+      metadata: { name, labels },
+      rules: [{ apiGroups: ['authentication.k8s.io'], resources: ['tokenreviews'], verbs: ['create'] }],
+    },
+    {
+      apiVersion: 'rbac.authorization.k8s.io/v1',
+      kind: 'ClusterRoleBinding',
+      metadata: { name, labels },
+      roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'ClusterRole', name },
+      subjects: [
+        { apiGroup: 'rbac.authorization.k8s.io', kind: 'User', name: tokenReviewWebhookUser(clusterName) },
+      ],
+    },
+  ];
+}

@@ -3,8 +3,21 @@
 // managed-services mechanism (catalog, applier, health).
 export { ClusterController, addClusterController, clusterFinalizer, localClusterName } from './reconciler.ts';
 export type { ClusterControllerOptions } from './reconciler.ts';
-export { probeReadyz, reconcileExternal } from './external.ts';
-export type { ProviderFactory, ReadyzProbe, ProbeResult } from './external.ts';
+export {
+  probeReadyz,
+  reconcileExternal,
+  deleteCloudBackedObjects,
+  tokenReviewWebhookRbac,
+  tokenReviewWebhookUser,
+} from './external.ts';
+export type {
+  ProviderFactory,
+  ReadyzProbe,
+  ProbeResult,
+  WorkloadApi,
+  WorkloadApiSource,
+  InClusterCleanup,
+} from './external.ts';
 export {
   builtinCatalog,
   serviceReleases,

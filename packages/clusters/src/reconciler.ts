@@ -62,7 +62,14 @@ import {
   type ServerInfo,
 } from './nodes.ts';
 import { ClusterOperations } from './operations.ts';
-import { reconcileExternal, type ProviderFactory, type ReadyzProbe } from './external.ts';
+import {
+  deleteCloudBackedObjects,
+  reconcileExternal,
+  tokenReviewWebhookRbac,
+  type ProviderFactory,
+  type ReadyzProbe,
+  type WorkloadApiSource,
+} from './external.ts';
 import { stable } from './stable.ts';
 
 export const clusterFinalizer = 'kaas.dev/cluster-cleanup';
@@ -102,6 +109,13 @@ export interface ClusterControllerOptions {
   providers?: Partial<Record<'openstack' | 'eks', ProviderFactory>>;
   /** ControlPlaneReady's probe of an external cluster's /readyz (default: an HTTPS GET). */
   readyzProbe?: ReadyzProbe;
+  /**
+   * How an external cluster's own API is reached before its destroy, to delete its LoadBalancer
+   * Services and PersistentVolumeClaims first (external.ts, deleteCloudBackedObjects).
+   */
+  workloadApi?: WorkloadApiSource;
+  /** Longest wait for those to go (default 5 min). */
+  inClusterCleanupTimeoutMs?: number;
 }
 
 interface Pass {
@@ -380,6 +394,11 @@ export class ClusterController {
           requeueAfterMs = undefined;
           return;
         }
+        // the nodes' kube-apiserver may ask KaaS about tokens (the webhook's route is in this
+        // logical cluster); nothing else
+        if (lname !== 'root')
+          for (const obj of tokenReviewWebhookRbac(lname))
+            await this.#client.apply(lname, obj as KObject, { fieldManager: 'kaas-clusters', force: true });
         const r = await reconcileExternal({
           cluster,
           provider: make(cluster),
@@ -674,6 +693,53 @@ export class ClusterController {
     return out;
   }
 
+  /**
+   * An external cluster's LoadBalancer Services and PersistentVolumeClaims, deleted through its own
+   * API before the ledger's teardown so its cloud controller manager and CSI driver delete what they
+   * made; an API that does not answer is said in Ready's message and the destroy goes on.
+   */
+  async #inClusterCleanup(pass: Pass, cluster: Cluster): Promise<void> {
+    const say = (message: string) =>
+      writeStatus(this.#client, pass, (s) => ({
+        ...s,
+        conditions: mergeConditions(
+          s.conditions,
+          { Ready: { status: 'False', reason: 'Deleting', message } },
+          pass.live.metadata.generation,
+        ),
+      }));
+    const status = (pass.live.status ?? {}) as ClusterStatus;
+    const api = await this.#o.workloadApi?.(cluster, status).catch((e: unknown) => {
+      this.#log('warn', `cluster ${pass.ref.namespace}/${pass.ref.name}: workload API: ${reasonOf(e)}`);
+      return undefined;
+    });
+    const result = api
+      ? await deleteCloudBackedObjects(api, {
+          signal: pass.signal,
+          progress: say,
+          ...(this.#o.inClusterCleanupTimeoutMs === undefined
+            ? {}
+            : { timeoutMs: this.#o.inClusterCleanupTimeoutMs }),
+        }).catch((e: unknown) => {
+          // an API that refuses or goes away half-way: the sweep is the backstop, never a stuck destroy
+          if (pass.signal.aborted) throw e;
+          return {
+            reachable: false,
+            message: `in-cluster cleanup failed (${reasonOf(e)}); destroying anyway`,
+          };
+        })
+      : {
+          reachable: false,
+          message:
+            "in-cluster cleanup skipped: no way to reach the cluster's API (no endpoint or credentials); the sweep deletes the controllers' cloud objects by their names",
+        };
+    this.#log(
+      result.reachable ? 'info' : 'warn',
+      `cluster ${pass.ref.namespace}/${pass.ref.name}: ${result.message}`,
+    );
+    await say(`destroying: ${result.message}`);
+  }
+
   async #delete(pass: Pass): Promise<ReconcileResult | void> {
     const live = pass.live;
     if (!(live.metadata.finalizers ?? []).includes(clusterFinalizer)) return;
@@ -716,6 +782,7 @@ export class ClusterController {
       : cluster && cluster.spec.provider.type === 'local'
         ? this.#provider(cluster)
         : new LocalCloudProvider({ cloud: this.#o.cloud });
+    if (external && cluster) await this.#inClusterCleanup(pass, cluster);
     const uid = live.metadata.uid!;
     const ledger = statusLedger(this.#client, pass, entries.length, true);
     const opts = cluster ? this.#engineOptions(cluster, pass, 'delete') : { signal: pass.signal };

@@ -42,6 +42,10 @@ export function serverCommand(): Command {
       '--openstack-ccm-cloud <name>',
       "the clouds.yaml cloud (an application credential, never a password) the openstack Clusters' nodes' cloud controller manager uses",
     )
+    .option(
+      '--kaas-url <url>',
+      "KaaS's URL as the openstack Clusters' nodes reach it (their kube-apiserver's TokenReview webhook); default: the URL the server prints, which is loopback when listening on 0.0.0.0",
+    )
     .addHelpText(
       'after',
       `
@@ -83,6 +87,7 @@ Environment:
         consoleSessionTtl?: string;
         openstackCloud?: string;
         openstackCcmCloud?: string;
+        kaasUrl?: string;
       }) => {
         process.exitCode = await runServer(opts);
       },

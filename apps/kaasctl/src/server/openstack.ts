@@ -13,10 +13,15 @@ import { cloudFromYaml, cloudsYamlPaths, fromCloud } from '@kaas/auth';
 import type { InProcessClient } from '@kaas/controllers';
 import { OpenStack } from '@kaas/openstack';
 import { OpenStackProvider } from '@kaas/openstack/provider';
-import { ccmCredentials, clusterBootstrapSource } from './nodeBootstrap.ts';
+import type { WorkloadApiSource } from '@kaas/clusters';
+import { issueCertificate } from '@kaas/apiserver';
+import { isNotFound } from '@kaas/controllers';
+import { ccmCredentials, clusterBootstrapSource, nodeBootstrapSecretName } from './nodeBootstrap.ts';
 
 export interface OpenStackProviders {
   openstack: (cluster: Cluster) => OpenStackProvider;
+  /** How the reconciler reaches a cluster's own API before destroying it (workloadApiSource). */
+  workloadApi: WorkloadApiSource;
   close: () => Promise<void>;
   /** Where the credentials came from, for the start-up line. */
   source: string;
@@ -30,8 +35,45 @@ export interface OpenStackProvidersOptions {
   /** The management API, where each cluster's node bootstrap Secret is kept. */
   client: Pick<InProcessClient, 'get' | 'create'>;
   kaasCa: KeyAndCert;
-  /** KaaS's URL as the nodes reach it: the TokenReview webhook's. */
+  /** KaaS's URL as the nodes reach it: the TokenReview webhook's (--kaas-url, else the listen URL). */
   kaasUrl: string;
+  /** Whether kaasUrl came from --kaas-url. */
+  kaasUrlFromFlag?: boolean;
+}
+
+const loopback = (host: string): boolean =>
+  host === 'localhost' || host.startsWith('127.') || host === '[::1]' || host === '0.0.0.0';
+
+/**
+ * What the server's flags lack for an openstack Cluster's nodes, each naming the flag and the fix:
+ * every Cluster's preflight report carries them (OpenStackProviderOptions.bootstrapCheck), so a
+ * cluster is refused before anything is created rather than at its first server.
+ */
+export function serverFlagProblems(o: {
+  ccm: unknown;
+  kaasUrl: string;
+  kaasUrlFromFlag?: boolean;
+}): string[] {
+  const out: string[] = [];
+  if (o.ccm === undefined)
+    out.push(
+      "kaasctl server has no --openstack-ccm-cloud NAME: the nodes' cloud controller manager and cinder CSI need an application credential (a clouds.yaml cloud with application_credential_id and _secret; `openstack application credential create kaas-ccm`); restart the server with the flag",
+    );
+  let url: URL | undefined;
+  try {
+    url = new URL(o.kaasUrl);
+  } catch {
+    out.push(`--kaas-url ${o.kaasUrl}: not a URL; give https://HOST:PORT of KaaS as the nodes reach it`);
+  }
+  if (url && url.protocol !== 'https:')
+    out.push(
+      `--kaas-url ${o.kaasUrl}: must be https (kube-apiserver's TokenReview webhook verifies KaaS's CA)`,
+    );
+  if (url && loopback(url.hostname))
+    out.push(
+      `${o.kaasUrlFromFlag ? '--kaas-url' : "KaaS's URL (the listen address; no --kaas-url)"} ${o.kaasUrl} is loopback: the nodes' kube-apiserver cannot reach KaaS's TokenReview webhook there; restart the server with --kaas-url https://HOST:PORT, an address of this server the nodes reach`,
+    );
+  return out;
 }
 
 export function openStackProviders(o: OpenStackProvidersOptions): OpenStackProviders {
@@ -54,8 +96,55 @@ export function openStackProviders(o: OpenStackProvidersOptions): OpenStackProvi
   const bootstrap = clusterBootstrapSource({ client: o.client, kaasCa: o.kaasCa, kaasUrl: o.kaasUrl, ccm });
   return {
     // one session (one token) for every cluster: they all live in the operator's project
-    openstack: (cluster) => OpenStackProvider.forCluster(os, cluster, { bootstrap }),
+    openstack: (cluster) =>
+      OpenStackProvider.forCluster(os, cluster, {
+        bootstrap,
+        bootstrapCheck: () =>
+          serverFlagProblems({ ccm, kaasUrl: o.kaasUrl, kaasUrlFromFlag: o.kaasUrlFromFlag ?? false }),
+      }),
+    workloadApi: workloadApiSource(o.client),
     close: () => os.close(),
     source: ccm === undefined ? source : `${source} (nodes' CCM: cloud ${o.ccmCloudName})`,
+  };
+}
+
+/**
+ * The cluster's own API as KaaS reaches it for the in-cluster part of a destroy: `status.endpoint`
+ * (the API load balancer's address) with a short-lived client certificate in `system:masters`
+ * signed by the cluster CA kept in `<cluster>-node-bootstrap`. No endpoint or no Secret: undefined
+ * (the reconciler says so and the sweep does the work).
+ */
+export function workloadApiSource(client: Pick<InProcessClient, 'get'>): WorkloadApiSource {
+  return async (cluster, status) => {
+    if (!status.endpoint) return undefined;
+    const ref = {
+      cluster: 'root',
+      apiVersion: 'v1',
+      kind: 'Secret',
+      namespace: cluster.metadata.namespace ?? 'default',
+      name: nodeBootstrapSecretName(cluster),
+    };
+    const secret = await client.get(ref).catch((e: unknown) => {
+      if (isNotFound(e)) return undefined;
+      throw e;
+    });
+    const data = (secret?.data ?? {}) as Record<string, string>;
+    if (!data['ca.crt'] || !data['ca.key']) return undefined;
+    const ca = {
+      certPem: Buffer.from(data['ca.crt'], 'base64').toString('utf8'),
+      keyPem: Buffer.from(data['ca.key'], 'base64').toString('utf8'),
+    };
+    const admin = await issueCertificate(ca, {
+      commonName: 'kaas:destroy',
+      organizations: ['system:masters'],
+      usage: 'client',
+      validDays: 1,
+    });
+    return {
+      url: status.endpoint,
+      caPem: ca.certPem,
+      clientCertPem: admin.certPem,
+      clientKeyPem: admin.keyPem,
+    };
   };
 }

@@ -24,6 +24,8 @@ export interface ServerFlags {
   openstackCloud?: string;
   /** clouds.yaml cloud (an application credential) the openstack Clusters' nodes' CCM uses */
   openstackCcmCloud?: string;
+  /** KaaS's URL as openstack Clusters' nodes reach it (TokenReview webhook); default: the listen URL */
+  kaasUrl?: string;
   /** run the SSO proxy in this process (docs/sso-proxy.md, "Under kaasctl server") */
   ssoProxyConfig?: string;
   ssoProxyPort?: string;
@@ -213,7 +215,8 @@ export async function runServer(flags: ServerFlags, signal?: AbortSignal): Promi
           env: process.env,
           client: manager.client,
           kaasCa: pki.ca,
-          kaasUrl: url,
+          kaasUrl: flags.kaasUrl ?? url,
+          kaasUrlFromFlag: flags.kaasUrl !== undefined,
         })
       : undefined;
   } catch (e) {
@@ -234,7 +237,9 @@ export async function runServer(flags: ServerFlags, signal?: AbortSignal): Promi
     dataDir,
     ensureClusterDefaults,
     log,
-    ...(openstack ? { providers: { openstack: openstack.openstack } } : {}),
+    ...(openstack
+      ? { providers: { openstack: openstack.openstack }, workloadApi: openstack.workloadApi }
+      : {}),
   });
   // the local clusters' kubelets, scheduler and workload controllers act only on logical clusters
   // of a Cluster that is not being deleted: a straggling pass over a destroyed cluster would

@@ -22,3 +22,10 @@ export { encodeTag, encodeTags, decodeTags, tagsToText, tagsFromText } from './t
 export { serverUserData, nodeUserData, initServerId, type ClusterBootstrap } from './userData.ts';
 // what a caller of the `bootstrap` option generates once per cluster (../bootstrap/secrets.ts)
 export { newBootstrapToken, newCertificateKey } from '../bootstrap/index.ts';
+// the names the in-cluster CCM and cinder CSI give what they make (destroy's sweep finds them)
+export {
+  cloudClusterName,
+  ccmLoadBalancerName,
+  ccmFloatingIpDescription,
+  csiClusterKey,
+} from '../bootstrap/index.ts';

@@ -62,6 +62,12 @@ export interface OpenStackProviderOptions extends OpenStackPlanOptions {
    * provider conformance tests use: such servers never become Kubernetes nodes.
    */
   bootstrap?: (cluster: Cluster) => Promise<ClusterBootstrap>;
+  /**
+   * What the `bootstrap` source lacks (kaasctl server: a missing --openstack-ccm-cloud, a KaaS URL
+   * the nodes cannot reach), each naming the flag and the fix: preconfigure reports them as
+   * InvalidSpec when the plan has servers, before anything is created.
+   */
+  bootstrapCheck?: () => string[];
 }
 
 const metadataKey = (key: string): string => key.replaceAll('/', ':');
@@ -138,6 +144,7 @@ export class OpenStackProvider implements Provider {
   readonly waitTimeoutMs: number;
   readonly pollMs: number;
   readonly bootstrap: ((cluster: Cluster) => Promise<ClusterBootstrap>) | undefined;
+  readonly bootstrapCheck: (() => string[]) | undefined;
   #externalNetwork: Promise<Network> | undefined;
   #flavors = new Map<string, Promise<Flavor | undefined>>();
   #zones = new Map<string, Promise<Zone | undefined>>();
@@ -158,6 +165,7 @@ export class OpenStackProvider implements Provider {
     this.waitTimeoutMs = opts.waitTimeoutMs ?? 600_000;
     this.pollMs = opts.pollMs ?? 500;
     this.bootstrap = opts.bootstrap;
+    this.bootstrapCheck = opts.bootstrapCheck;
   }
 
   /** A provider for one Cluster, with its spec.provider.openstack settings. */

@@ -129,6 +129,9 @@ export async function preflight(
   const os = provider.os;
   const problems: PreflightProblem[] = [];
   const settings = provider.settings;
+  // the server's own configuration for the nodes (flags): said even when the cloud is fine
+  if (plan.nodes.some((n) => n.type === 'server'))
+    for (const message of provider.bootstrapCheck?.() ?? []) problems.push({ code: 'InvalidSpec', message });
   // credentials first: without a token nothing else can be asked
   const types = await settle(provider.serviceTypes(), problems, 'keystone');
   if (types === undefined) return { ok: false, problems, requested: {} };
