@@ -478,6 +478,24 @@ test('restore and restore --verify through Velero (namespaceMapping), then delet
   assert.equal(rs.status.phase, 'Completed');
   assert.equal(rs.status.velero.phase, 'Completed');
 
+  // a Velero backup does not restore into a cluster on the local cloud (it has no Velero)
+  await mgmt(
+    ['apply', '-f', '-'],
+    `apiVersion: kaas.dev/v1alpha1
+kind: Cluster
+metadata: { name: loc, namespace: default }
+spec:
+  provider: { type: local, local: { vmBootSeconds: 0, latencyScale: 0 } }
+  nodePools: [{ name: workers, replicas: 1 }]
+  auth: { identity: { backend: local }, clusterAdminRoleIds: [cluster-admins] }
+`,
+  );
+  const toLocal = await k(['backup', 'restore', 'nightly', '--target-cluster', 'loc', '--name', 'to-local']);
+  assert.equal(toLocal.code, 1, toLocal.stderr);
+  const tl = await getJson(['get', 'restores.kaas.dev', 'to-local']);
+  assert.equal(tl.status.conditions[0].reason, 'InvalidSpec');
+  assert.match(tl.status.error, /Cluster loc is on the local cloud, which has no Velero/);
+
   // verify right after: identical
   const v1 = await k(['backup', 'restore', 'nightly', '--verify', '--name', 'check1']);
   assert.equal(v1.code, 0, v1.stdout + v1.stderr);
@@ -543,4 +561,31 @@ test('restore and restore --verify through Velero (namespaceMapping), then delet
       : undefined,
   );
   assert.equal(await wl.get(veleroPath('kaas-system', 'backups', 'kaas-default-nightly')), undefined);
+});
+
+test("a schedule's Backups get a Velero ttl from its retention: (keep + 1) x every", async () => {
+  const r = await k([
+    'backup',
+    'schedule',
+    'create',
+    'daily',
+    '--every',
+    '1d',
+    '--keep',
+    '3',
+    '--cluster',
+    'prod',
+    '--namespaces',
+    'shop',
+    ...storage(),
+  ]);
+  assert.equal(r.code, 0, r.stderr);
+  const made = await until("the schedule's first Backup", async () => {
+    const l = await getJson(['get', 'backups.kaas.dev', '-l', 'kaas.dev/backup-schedule=daily']);
+    return l.items?.[0]?.status?.velero ? (l.items[0] as Obj) : undefined;
+  });
+  const vb = await wl.get(veleroPath('kaas-system', 'backups', made.status.velero.name));
+  assert.equal(vb?.spec.ttl, '96h0m0s');
+  const del = await k(['backup', 'schedule', 'delete', 'daily']);
+  assert.equal(del.code, 0, del.stderr);
 });
