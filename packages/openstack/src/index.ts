@@ -10,4 +10,5 @@ export * from './glance.ts';
 export * from './octavia.ts';
 export * from './designate.ts';
 export * from './cinder.ts';
+export * from './applicationCredentials.ts';
 export { OpenStack } from './openstack.ts';
