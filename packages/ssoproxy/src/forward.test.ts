@@ -3,10 +3,16 @@
 // client that leaves in the middle of a stream. Sessions are minted with the proxy's secret, as in
 // proxy.test.ts.
 import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
 import { createHash } from 'node:crypto';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { createServer, request } from 'node:http';
 import type { IncomingHttpHeaders, Server } from 'node:http';
+import { createServer as createHttpsServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
 import { after, before, describe, test } from 'node:test';
 import { startSsoProxy } from './proxy.ts';
 import type { SsoProxy } from './proxy.ts';
@@ -16,8 +22,54 @@ import { MemorySessionStore, newSessionId, SessionCodec } from './session.ts';
 const SECRET = 'f'.repeat(40);
 const BIG = 8 * 1024 * 1024;
 let upstream: Server;
+/** https, with a certificate from a CA made here */
+let tlsUpstream: Server;
 let proxy: SsoProxy;
 let cookie: string;
+const run = promisify(execFile);
+
+/** A P-256 CA and a serving certificate for 127.0.0.1 it signed (openssl, as other tests do). */
+async function testPki(): Promise<{ caPem: string; certPem: string; keyPem: string }> {
+  const dir = await mkdtemp(join(tmpdir(), 'kaas-ssoproxy-pki-'));
+  try {
+    const ec = ['-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes'];
+    const at = (f: string) => join(dir, f);
+    await run(
+      'openssl',
+      ['req', '-x509', ...ec, '-keyout', at('ca.key'), '-out', at('ca.crt')]
+        .concat(['-subj', '/CN=upstream-ca', '-days', '2', '-addext', 'basicConstraints=critical,CA:TRUE'])
+        .concat(['-addext', 'keyUsage=critical,keyCertSign,cRLSign']),
+    );
+    await run(
+      'openssl',
+      ['req', '-new', ...ec, '-keyout', at('srv.key'), '-out', at('srv.csr')].concat([
+        '-subj',
+        '/CN=127.0.0.1',
+      ]),
+    );
+    await writeFile(at('ext'), 'subjectAltName=IP:127.0.0.1\nextendedKeyUsage=serverAuth\n');
+    await run(
+      'openssl',
+      ['x509', '-req', '-in', at('srv.csr'), '-CA', at('ca.crt'), '-CAkey', at('ca.key')].concat([
+        '-CAcreateserial',
+        '-out',
+        at('srv.crt'),
+        '-days',
+        '2',
+        '-extfile',
+        at('ext'),
+      ]),
+    );
+    return {
+      caPem: await readFile(at('ca.crt'), 'utf8'),
+      certPem: await readFile(at('srv.crt'), 'utf8'),
+      keyPem: await readFile(at('srv.key'), 'utf8'),
+    };
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+}
+
 /** resolves when the upstream's /endless answer is closed by the proxy */
 let endlessClosed: Promise<void>;
 
@@ -60,6 +112,13 @@ before(async () => {
   });
   await new Promise<void>((r) => upstream.listen(0, '127.0.0.1', r));
   const up = `http://127.0.0.1:${(upstream.address() as AddressInfo).port}`;
+  const pki = await testPki();
+  tlsUpstream = createHttpsServer({ cert: pki.certPem, key: pki.keyPem }, (req, res) => {
+    res.writeHead(200, { 'content-type': 'text/plain' });
+    res.end(`tls ${req.url} ${String(req.headers['x-forwarded-user'])}`);
+  });
+  await new Promise<void>((r) => tlsUpstream.listen(0, '127.0.0.1', r));
+  const tlsUp = `https://127.0.0.1:${(tlsUpstream.address() as AddressInfo).port}`;
   // a port nothing listens on: taken and released
   const gone = createServer();
   await new Promise<void>((r) => gone.listen(0, '127.0.0.1', r));
@@ -73,6 +132,15 @@ before(async () => {
       oidc: { issuer: 'http://127.0.0.1:1/oidc', clientSecret: 's'.repeat(20) },
       routes: [
         { name: 'down', pathPrefix: '/down/', upstream: down, allowedGroups: ['*'] },
+        {
+          name: 'tls',
+          pathPrefix: '/tls/',
+          upstream: `${tlsUp}/base`,
+          upstreamCaPem: pki.caPem,
+          allowedGroups: ['*'],
+        },
+        // the same upstream without its CA: the certificate must not be accepted
+        { name: 'untrusted', pathPrefix: '/untrusted/', upstream: tlsUp, allowedGroups: ['*'] },
         { name: 'up', pathPrefix: '/', upstream: up, allowedGroups: ['*'] },
       ],
     },
@@ -104,8 +172,10 @@ before(async () => {
 
 after(async () => {
   await proxy.close();
-  upstream.closeAllConnections();
-  await new Promise((r) => upstream.close(r));
+  for (const s of [upstream, tlsUpstream]) {
+    s.closeAllConnections();
+    await new Promise((r) => s.close(r));
+  }
 });
 
 interface Answer {
@@ -215,6 +285,15 @@ describe('forwarding', () => {
       createHash('sha256').update(a.body).digest('hex'),
       createHash('sha256').update(Buffer.alloc(BIG, 7)).digest('hex'),
     );
+  });
+
+  test('an https upstream: its own CA is trusted, the base path kept; without that CA, 502', async () => {
+    const a = await send('GET', '/tls/x?y=1');
+    assert.equal(a.status, 200);
+    assert.equal(a.body.toString(), 'tls /base/tls/x?y=1 local:alice');
+    const b = await send('GET', '/untrusted/x', { headers: { accept: 'text/html' } });
+    assert.equal(b.status, 502);
+    assert.match(b.body.toString(), /untrusted<\/strong> is not answering/);
   });
 
   test('an upstream that is down: 502 page, and the proxy keeps serving', async () => {
