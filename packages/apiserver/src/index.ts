@@ -24,3 +24,4 @@ export {
   ProtobufDecodeError,
 } from './codec/protobuf/index.ts';
 export { clusterAdminRoleIdBinding } from './authz/bootstrap.ts';
+export { applyIsNoOp, serverSideApply, type ManagedFieldsEntry } from './patch/apply.ts';

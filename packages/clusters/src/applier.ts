@@ -6,7 +6,7 @@
 // resource's phase). Objects may be namespaced in any of the catalog's namespaces or
 // cluster-scoped; CRDs go first, and an object whose kind is not served yet waits a pass.
 import { createHash, randomBytes } from 'node:crypto';
-import type { KObject } from '@kaas/apiserver';
+import { applyIsNoOp, type KObject } from '@kaas/apiserver';
 import { ignoreNotFound, isAlreadyExists, isNotFound, type InProcessClient } from '@kaas/controllers';
 import { stable } from './stable.ts';
 import {
@@ -240,8 +240,9 @@ async function applyOne(
   cluster: string,
   desired: KObject,
 ): Promise<{ live?: KObject; wrote: boolean }> {
+  let info;
   try {
-    await client.resourceInfo(cluster, desired.apiVersion!, desired.kind!);
+    info = await client.resourceInfo(cluster, desired.apiVersion!, desired.kind!);
   } catch (e) {
     if (isNotFound(e)) return { wrote: false };
     throw e;
@@ -256,6 +257,17 @@ async function applyOne(
   const live = await client.get(ref).catch(ignoreNotFound);
   // generated secrets keep their values: created once, never rewritten
   if (live && desired.metadata.annotations?.[generateKeysAnnotation]) return { live, wrote: false };
+  // what the server would find, here: when the apply changes nothing (an idle pass, the usual
+  // case) the server's admission, validation and write path are not worth running
+  if (
+    live &&
+    applyIsNoOp(live, desired, {
+      fieldManager,
+      kind: desired.kind!,
+      ignoreStatus: info.subresources?.includes('status') ?? false,
+    })
+  )
+    return { live, wrote: false };
   const r = await client.apply(cluster, live ? desired : generated(desired), { fieldManager, force: true });
   return {
     live: r.obj,

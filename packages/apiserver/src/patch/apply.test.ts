@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { StatusError } from '../errors.ts';
-import { fieldSet, fromFieldsV1, serverSideApply, toFieldsV1 } from './apply.ts';
+import { applyIsNoOp, fieldSet, fromFieldsV1, serverSideApply, toFieldsV1 } from './apply.ts';
 
 const deployment = (replicas: number, image = 'nginx:1.27') => ({
   apiVersion: 'apps/v1',
@@ -128,4 +128,27 @@ test('keyed lists merge by element: a container another manager added stays', ()
 
 test('an apply without a field manager is refused with how to fix it', () => {
   assert.throws(() => serverSideApply(undefined, deployment(1), opts('')), /fieldManager is required/);
+});
+
+test('applyIsNoOp says whether an apply would change anything, without applying', () => {
+  const live = serverSideApply(undefined, deployment(2), opts('kaas'));
+  const o = { fieldManager: 'kaas', kind: 'Deployment', ignoreStatus: true };
+  assert.equal(applyIsNoOp(live, deployment(2), o), true);
+  const withLabel = structuredClone(live);
+  withLabel.metadata.labels.team = 'blue'; // not kaas's: still nothing to do
+  assert.equal(applyIsNoOp(withLabel, deployment(2), o), true);
+  assert.equal(applyIsNoOp(live, deployment(3), o), false, 'a value changes');
+  assert.equal(applyIsNoOp(live, deployment(2, 'nginx:1.28'), o), false);
+  const fewer = deployment(2) as Record<string, any>;
+  delete fewer.spec.replicas;
+  assert.equal(applyIsNoOp(live, fewer, o), false, 'a field to drop');
+  assert.equal(
+    applyIsNoOp(live, deployment(2), { ...o, fieldManager: 'other' }),
+    false,
+    'not its object yet',
+  );
+  // whenever it says no-op, the apply indeed returns the object unchanged
+  for (const cfg of [deployment(2), deployment(3), fewer])
+    if (applyIsNoOp(live, cfg, o))
+      assert.deepEqual(serverSideApply(structuredClone(live), cfg, opts('kaas', true)), live);
 });

@@ -67,40 +67,53 @@ const SEP = '\u0001';
 export function fieldSet(obj: J, kind: string, ignoreStatus: boolean): Set<string> {
   const out = new Set<string>();
   if (!isObj(obj)) return out;
-  for (const [k, v] of Object.entries(obj)) {
+  for (const k of Object.keys(obj)) {
     if (k === 'apiVersion' || k === 'kind' || (k === 'status' && ignoreStatus)) continue;
+    const v = obj[k];
     if (k === 'metadata' && isObj(v)) {
-      for (const [mk, mv] of Object.entries(v))
-        if (!serverMeta.has(mk)) walk(mv, ['f:metadata', `f:${mk}`], ['metadata', mk], kind, out);
+      for (const mk of Object.keys(v))
+        if (!serverMeta.has(mk)) walk(v[mk], `f:metadata${SEP}f:${mk}`, ['metadata', mk], kind, out);
       continue;
     }
-    walk(v, [`f:${k}`], [k], kind, out);
+    walk(v, `f:${k}`, [k], kind, out);
   }
   return out;
 }
 
-function walk(v: J, segs: string[], names: string[], kind: string, out: Set<string>): void {
-  if (isObj(v) && Object.keys(v).length > 0) {
-    for (const [k, c] of Object.entries(v)) walk(c, [...segs, `f:${k}`], [...names, k], kind, out);
-    return;
-  }
-  if (Array.isArray(v)) {
-    const rule = listRule(names, kind);
-    if (rule?.primitive) {
-      for (const x of v) out.add([...segs, `v:${JSON.stringify(x)}`].join(SEP));
+// `path` is the joined path so far; `names` the field names (a stack: pushed and popped) that
+// listRule needs. Applied on every object of every pass, so it avoids copies.
+function walk(v: J, path: string, names: string[], kind: string, out: Set<string>): void {
+  if (isObj(v)) {
+    const keys = Object.keys(v);
+    if (keys.length > 0) {
+      for (const k of keys) {
+        names.push(k);
+        walk(v[k], `${path}${SEP}f:${k}`, names, kind, out);
+        names.pop();
+      }
       return;
     }
-    if (rule?.key && v.every((x) => isObj(x) && x[rule.key!] !== undefined)) {
-      for (const el of v) {
-        const es = [...segs, `k:${JSON.stringify({ [rule.key]: el[rule.key] })}`];
-        out.add(es.join(SEP));
-        for (const [k, c] of Object.entries(el as Record<string, J>))
-          walk(c, [...es, `f:${k}`], [...names, k], kind, out);
+  } else if (Array.isArray(v)) {
+    const rule = listRule(names, kind);
+    if (rule?.primitive) {
+      for (const x of v) out.add(`${path}${SEP}v:${JSON.stringify(x)}`);
+      return;
+    }
+    const key = rule?.key;
+    if (key && v.every((x) => isObj(x) && x[key] !== undefined)) {
+      for (const el of v as Record<string, J>[]) {
+        const es = `${path}${SEP}k:${JSON.stringify({ [key]: el[key] })}`;
+        out.add(es);
+        for (const k of Object.keys(el)) {
+          names.push(k);
+          walk(el[k], `${es}${SEP}f:${k}`, names, kind, out);
+          names.pop();
+        }
       }
       return;
     }
   }
-  out.add(segs.join(SEP)); // a scalar, an empty map, an atomic list: owned whole
+  out.add(path); // a scalar, an empty map, an atomic list: owned whole
 }
 
 /** FieldsV1 (the wire form in managedFields) of a set of paths. */
@@ -128,13 +141,13 @@ export function toFieldsV1(set: ReadonlySet<string>): Record<string, unknown> {
 /** The set of paths of a FieldsV1 tree. */
 export function fromFieldsV1(tree: unknown): Set<string> {
   const out = new Set<string>();
-  const visit = (node: unknown, segs: string[]) => {
+  const visit = (node: unknown, path: string) => {
     if (!isObj(node)) return;
     const keys = Object.keys(node);
-    if (segs.length && (keys.length === 0 || keys.includes('.'))) out.add(segs.join(SEP));
-    for (const k of keys) if (k !== '.') visit(node[k], [...segs, k]);
+    if (path && (keys.length === 0 || keys.includes('.'))) out.add(path);
+    for (const k of keys) if (k !== '.') visit(node[k], path ? `${path}${SEP}${k}` : k);
   };
-  visit(tree, []);
+  visit(tree, '');
   return out;
 }
 
@@ -270,6 +283,32 @@ function conflictError(
       })),
     },
   );
+}
+
+/**
+ * Whether applying `config` to `live` as `opts.fieldManager` would change nothing: the manager
+ * already owns exactly the fields the configuration sets, and each has the configured value.
+ * Cheap (no copies): for appliers that re-apply often and mostly find nothing to do.
+ */
+export function applyIsNoOp(
+  live: J,
+  config: J,
+  opts: Pick<ApplyOptions, 'fieldManager' | 'kind' | 'ignoreStatus'>,
+): boolean {
+  if (!isObj(live) || !isObj(config)) return false;
+  const entry = ((live.metadata?.managedFields ?? []) as ManagedFieldsEntry[]).find(
+    (e) => e.manager === opts.fieldManager && e.operation === 'Apply' && !e.subresource,
+  );
+  if (!entry || entry.apiVersion !== config.apiVersion) return false;
+  const owned = fromFieldsV1(entry.fieldsV1);
+  const mine = fieldSet(config, opts.kind, opts.ignoreStatus);
+  if (owned.size !== mine.size) return false;
+  for (const p of mine) {
+    if (!owned.has(p)) return false;
+    if (isMembership(p) ? valueAt(live, p) === undefined : !jsonEqual(valueAt(config, p), valueAt(live, p)))
+      return false;
+  }
+  return true;
 }
 
 /**
