@@ -314,18 +314,37 @@ export class Nova {
   async ensureServer(s: CreateServer): Promise<Server> {
     return (await this.findServer(s.name)) ?? this.createServer(s);
   }
-  /** Until ACTIVE; ERROR ends the wait with nova's fault message. */
-  waitForServer(id: string, opts: WaitOptions = {}): Promise<Server> {
-    return waitFor(
-      `server ${id}`,
-      () => this.getServer(id),
-      (s) => s.status === 'ACTIVE',
-      {
-        ...opts,
-        failed: (s) => (s.status === 'ERROR' ? `ERROR: ${s.fault?.message ?? 'no fault given'}` : undefined),
-        describe: (s) => `${s.status}/${s['OS-EXT-STS:task_state'] ?? '-'}`,
-      },
-    );
+  /**
+   * Until ACTIVE; ERROR ends the wait with nova's fault message. A fault that is nova's quota
+   * recheck is QuotaExceeded, as the API's own refusal would be: creates that overlap all pass the
+   * API's count, and the conductor's recheck (`[quota] recheck_quota`) then puts the ones over the
+   * limit in ERROR with "Quota exceeded for instances: Requested 1, but already used 2 of 2".
+   */
+  async waitForServer(id: string, opts: WaitOptions = {}): Promise<Server> {
+    try {
+      return await waitFor(
+        `server ${id}`,
+        () => this.getServer(id),
+        (s) => s.status === 'ACTIVE',
+        {
+          ...opts,
+          failed: (s) =>
+            s.status === 'ERROR' ? `ERROR: ${s.fault?.message ?? 'no fault given'}` : undefined,
+          describe: (s) => `${s.status}/${s['OS-EXT-STS:task_state'] ?? '-'}`,
+        },
+      );
+    } catch (e) {
+      if (
+        e instanceof CloudError &&
+        e.code === 'InvalidSpec' &&
+        /^ERROR: Quota exceeded/i.test(e.cloudMessage ?? '')
+      )
+        throw new CloudError('QuotaExceeded', e.message, {
+          cloudMessage: e.cloudMessage!.slice('ERROR: '.length),
+          cause: e,
+        });
+      throw e;
+    }
   }
   async deleteServer(id: string): Promise<void> {
     await this.#call('DELETE', `/servers/${id}`);

@@ -69,7 +69,14 @@ nova_setup() {
 launch_nova() {
   # eventlet monkey patching under uwsgi starves the AMQP heartbeat: RabbitMQ drops nova-api's
   # connection after 60 s idle and the next RPC call times out. Nova's documented switch:
-  uwsgi_launch nova-api $PORT_NOVA /usr/bin/nova-api-wsgi "env = OS_NOVA_DISABLE_EVENTLET_PATCHING=1"
+  # OS_NOVA_DISABLE_EVENTLET_PATCHING=1. Unpatched, nova still runs eventlet code (semaphores,
+  # timers, scatter-gather over cells) on whichever native thread serves the request, and with
+  # several threads per process overlapping requests end in "greenlet.error: cannot switch to a
+  # different thread" and every thread hangs. So one thread per process, several processes
+  # behind uwsgi's HTTP router, as for keystone (docs/openstack.md, "nova-api and overlapping
+  # requests"; scripts/openstack/nova-overlap.ts reproduces it). ~150 MB per process.
+  UWSGI_ROUTER=1 UWSGI_PROCESSES=${NOVA_API_PROCESSES:-3} UWSGI_THREADS=1 \
+    uwsgi_launch nova-api $PORT_NOVA /usr/bin/nova-api-wsgi "env = OS_NOVA_DISABLE_EVENTLET_PATCHING=1"
   launch nova-conductor nova-conductor --config-file /etc/nova/nova.conf
   launch nova-scheduler nova-scheduler --config-file /etc/nova/nova.conf
   launch nova-compute "$OS_DIR/bin/nova-compute" --config-file /etc/nova/nova-compute.conf

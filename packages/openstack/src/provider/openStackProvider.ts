@@ -35,7 +35,6 @@ import { fqdn } from '../designate.ts';
 import { planOpenStackCluster, kubernetesApiPort, type OpenStackPlanOptions } from './plan.ts';
 import { preflight } from './preflight.ts';
 import { carries, decodeTags, encodeTags, tagsFromText, tagsToText } from './tags.ts';
-import { serialNova } from './serialNova.ts';
 import { nodeUserData, serverUserData, type ClusterBootstrap } from './userData.ts';
 import {
   ccmLoadBalancerPrefix,
@@ -136,7 +135,7 @@ export function nodeError(id: ResourceId, e: unknown): unknown {
 export class OpenStackProvider implements Provider {
   readonly type = 'openstack' as const;
   readonly os: OpenStack;
-  /** os.nova, one call at a time (serialNova.ts says why) */
+  /** os.nova (calls overlap: the local cloud's nova-api runs one-thread processes, docs/openstack.md) */
   readonly nova: OpenStack['nova'];
   readonly settings: OpenStackSettings | undefined;
   readonly cluster: Cluster | undefined;
@@ -152,7 +151,7 @@ export class OpenStackProvider implements Provider {
 
   constructor(opts: OpenStackProviderOptions) {
     this.os = opts.os;
-    this.nova = serialNova(opts.os.nova);
+    this.nova = opts.os.nova;
     this.settings = opts.settings;
     this.cluster = opts.cluster;
     this.planOptions = {
