@@ -116,6 +116,11 @@ describe('a keystone user in the console (Chromium)', { concurrency: false }, ()
       'JSON.stringify({ ...localStorage }) + JSON.stringify({ ...sessionStorage })',
     );
     assert.equal(stored, '{}{}', 'nothing in browser storage');
+    // the login command to copy signs the same keystone user in on the command line
+    assert.match(
+      await page.getByLabel('Login command').inputValue(),
+      new RegExp(`--backend keystone --username ${user.name} --project ${project.name}$`),
+    );
   });
 
   test('sees the fleet their keystone role may read, live', async () => {

@@ -457,7 +457,10 @@ describe('the console in Chromium', { concurrency: false }, () => {
 
   test('the login command is offered to copy', async () => {
     const cmd = await page.getByLabel('Login command').inputValue();
-    assert.match(cmd, /^kaasctl auth login --server https:\/\/127\.0\.0\.1:\d+/);
+    assert.match(
+      cmd,
+      /^kaasctl auth login --server https:\/\/127\.0\.0\.1:\d+ .* --backend local --username admin$/,
+    );
   });
 
   test('Prometheus opens through the SSO proxy without a second sign-in', async () => {

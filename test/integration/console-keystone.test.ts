@@ -140,6 +140,12 @@ describe('console with keystone users', () => {
     assert.ok(s.body.user.groups.includes(fleetViewers.id), 'the role ID is a group');
     assert.ok(s.body.user.groups.includes(`keystone:project:${project.id}`));
     assert.deepEqual(s.body.user.extra['keystone/project-name'], [project.name]);
+    assert.match(
+      s.body.loginCommand,
+      new RegExp(
+        `^kaasctl auth login --server \\S+ --ca-file \\S+ --backend keystone --username ${viewer.name} --project ${project.name}$`,
+      ),
+    );
     // nothing a browser holds carries a keystone token
     for (const c of vic.cookies) assert.doesNotMatch(c.value, /^gAAAA/);
     assert.doesNotMatch(JSON.stringify(s.body), /gAAAA/);

@@ -54,10 +54,11 @@ export function App() {
 function Header({ session }: { session: SessionInfo }) {
   const info = useServerInfo();
   const [copied, setCopied] = useState('');
+  const command = session.loginCommand ?? info?.loginCommand ?? '';
   const copy = async () => {
-    if (!info) return;
+    if (!command) return;
     try {
-      await navigator.clipboard.writeText(info.loginCommand);
+      await navigator.clipboard.writeText(command);
       setCopied('Copied.');
     } catch {
       setCopied('Copy it from the box.');
@@ -77,13 +78,8 @@ function Header({ session }: { session: SessionInfo }) {
       </nav>
       <div className="login-cmd">
         <label htmlFor="login-command">Login command</label>
-        <input
-          id="login-command"
-          readOnly
-          value={info?.loginCommand ?? ''}
-          onFocus={(e) => e.target.select()}
-        />
-        <button type="button" className="secondary" onClick={() => void copy()} disabled={!info}>
+        <input id="login-command" readOnly value={command} onFocus={(e) => e.target.select()} />
+        <button type="button" className="secondary" onClick={() => void copy()} disabled={!command}>
           Copy
         </button>
         <span role="status" className="muted">

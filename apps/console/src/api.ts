@@ -8,6 +8,8 @@ export interface SessionInfo {
   csrfToken: string;
   expiresAt: string;
   serverUrl: string;
+  /** `kaasctl auth login` for this user (backend, user name, keystone project) */
+  loginCommand?: string;
 }
 
 export interface ServerInfo {

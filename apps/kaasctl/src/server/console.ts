@@ -375,19 +375,30 @@ export function createConsole(o: ConsoleOptions): Console {
     const s = await session(req);
     if (!s.ok) return unauthorized(res, s.reason, '/console/');
     const { name, groups, extra } = s.record.user;
+    const c = execCredentials(s.record.user);
     json(res, 200, {
       user: { name, groups, extra },
       csrfToken: csrfTokenFor(s.id),
       expiresAt: new Date(s.record.expiresAtMs).toISOString(),
       serverUrl: url,
+      // the same user on the command line (keystone users need the backend and project)
+      loginCommand: [
+        loginCommand(),
+        `--backend ${c.backend}`,
+        `--username ${shellWord(c.username)}`,
+        ...(c.project ? [`--project ${shellWord(c.project)}`] : []),
+        ...(c.userDomain ? [`--user-domain ${shellWord(c.userDomain)}`] : []),
+      ].join(' '),
     });
   }
+
+  const loginCommand = () => `kaasctl auth login --server ${url} --ca-file ${shellWord(o.caFile)}`;
 
   function info(res: ServerResponse): void {
     const sso = o.ssoProxy?.();
     json(res, 200, {
       serverUrl: url,
-      loginCommand: `kaasctl auth login --server ${url} --ca-file ${o.caFile}`,
+      loginCommand: loginCommand(),
       ssoProxyUrl: sso?.url ?? null,
       ssoRoutes: sso?.routes ?? [],
     });
@@ -530,6 +541,11 @@ export function execCredentials(u: ConsoleUser): {
     ...(project ? { project } : {}),
     ...(domain && domain !== 'Default' ? { userDomain: domain } : {}),
   };
+}
+
+/** A word a POSIX shell reads back as is. */
+function shellWord(s: string): string {
+  return /^[\w./@:=+-]+$/.test(s) ? s : `'${s.replace(/'/g, `'\\''`)}'`;
 }
 
 function esc(s: string): string {
