@@ -19,7 +19,7 @@ const keys = createLocalJWKSet({ keys: [jwk] });
 
 async function token(
   claims: JWTPayload,
-  o: { key?: CryptoKey; iatS?: number; header?: Record<string, string> } = {},
+  o: { key?: Parameters<SignJWT['sign']>[0]; iatS?: number; header?: Record<string, string> } = {},
 ): Promise<string> {
   return new SignJWT(claims)
     .setProtectedHeader({ alg: 'RS256', kid: 'k1', ...o.header })
