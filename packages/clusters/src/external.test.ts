@@ -21,7 +21,10 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
-async function pass(probe: (url: string) => ProbeResult) {
+async function pass(
+  probe: (url: string) => ProbeResult,
+  upkeep?: () => Promise<{ requeueAfterMs?: number }>,
+) {
   const cloud = await LocalCloud.open({ store: new MemoryStore() });
   const cluster = testCluster({ uid: '3f6c1a52-0000-4000-8000-0000000000e1' });
   const provider = LocalCloudProvider.forCluster(cloud, cluster);
@@ -55,6 +58,7 @@ async function pass(probe: (url: string) => ProbeResult) {
       urls.push(url);
       return probe(url);
     },
+    ...(upkeep ? { upkeep } : {}),
   });
   return { r, parts, extra, urls, graph: provider.plan(cluster) };
 }
@@ -76,6 +80,32 @@ test('an answering /readyz makes ControlPlaneReady True; nodes say what they sti
   const { parts } = await pass(() => ({ ok: true, detail: 'HTTP 200 ok' }));
   assert.equal(parts.ControlPlaneReady.status, 'True');
   assert.match(parts.NodesReady.message, /admin credentials \(not wired yet\)/);
+});
+
+test('the upkeep (the bootstrap token refresh) runs once the API answers, not before; a sooner requeue wins; its failure does not fail the pass', async () => {
+  let calls = 0;
+  const soon = async () => {
+    calls++;
+    return { requeueAfterMs: 2_000 };
+  };
+  await pass(() => ({ ok: false, detail: 'connect ECONNREFUSED' }), soon);
+  assert.equal(calls, 0, 'not while the API does not answer');
+  const { r } = await pass(() => ({ ok: true, detail: 'HTTP 200 ok' }), soon);
+  assert.equal(calls, 1);
+  assert.equal(r.requeueAfterMs, 2_000);
+  const late = await pass(
+    () => ({ ok: true, detail: 'HTTP 200 ok' }),
+    async () => ({ requeueAfterMs: 16 * 3600_000 }),
+  );
+  assert.equal(late.r.requeueAfterMs, 15_000);
+  const broken = await pass(
+    () => ({ ok: true, detail: 'HTTP 200 ok' }),
+    async () => {
+      throw new Error('Secret gone');
+    },
+  );
+  assert.equal(broken.parts.ControlPlaneReady.status, 'True');
+  assert.equal(broken.r.requeueAfterMs, 15_000);
 });
 
 test('probeReadyz: 200 ok is ready, anything else or nothing is not, with what happened', async () => {

@@ -65,6 +65,12 @@ export interface ExternalPassOptions {
   parts: Record<PartCondition, ConditionValue>;
   extra: Partial<ClusterStatus>;
   probe?: ReadyzProbe;
+  /**
+   * Upkeep that needs the cluster's API, run on every pass once it answers (kaasctl server: the
+   * node bootstrap token refresh, apps/kaasctl/src/server/bootstrapToken.ts). Its requeue joins
+   * the pass's; its failure is its own to report and never fails the pass.
+   */
+  upkeep?: () => Promise<{ requeueAfterMs?: number }>;
   /** How soon a cluster whose API does not answer yet is looked at again (default 15 s). */
   pollMs?: number;
   quotaRetryMs?: number;
@@ -158,7 +164,9 @@ export async function reconcileExternal(o: ExternalPassOptions): Promise<{ reque
     `${desired} servers ACTIVE; reading their Nodes needs the cluster's admin credentials (not wired yet)`,
   );
   parts.ServicesReady = waiting('waiting for NodesReady');
-  return { requeueAfterMs: o.pollMs ?? 15_000 };
+  const poll = o.pollMs ?? 15_000;
+  const kept = await o.upkeep?.().catch(() => undefined);
+  return { requeueAfterMs: Math.min(poll, kept?.requeueAfterMs ?? poll) };
 }
 
 // ---- destroy: the in-cluster objects that own cloud objects, first ----

@@ -114,6 +114,8 @@ export interface ClusterControllerOptions {
    * Services and PersistentVolumeClaims first (external.ts, deleteCloudBackedObjects).
    */
   workloadApi?: WorkloadApiSource;
+  /** Upkeep of an external cluster once its API answers (external.ts, ExternalPassOptions.upkeep). */
+  externalUpkeep?: (cluster: Cluster, status: ClusterStatus) => Promise<{ requeueAfterMs?: number }>;
   /** Longest wait for those to go (default 5 min). */
   inClusterCleanupTimeoutMs?: number;
 }
@@ -413,6 +415,9 @@ export class ClusterController {
           parts,
           extra,
           ...(this.#o.readyzProbe ? { probe: this.#o.readyzProbe } : {}),
+          ...(this.#o.externalUpkeep
+            ? { upkeep: () => this.#o.externalUpkeep!(cluster, (pass.live.status ?? {}) as ClusterStatus) }
+            : {}),
           ...(this.#o.quotaRetryMs === undefined ? {} : { quotaRetryMs: this.#o.quotaRetryMs }),
         });
         return r.requeueAfterMs === undefined ? undefined : { requeueAfterMs: r.requeueAfterMs };

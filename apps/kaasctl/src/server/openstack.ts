@@ -7,7 +7,7 @@
 // written onto every node, so it must never be the operator's password); the rest of the node
 // bootstrap is made once per cluster (nodeBootstrap.ts).
 import { existsSync } from 'node:fs';
-import type { Cluster } from '@kaas/api';
+import type { Cluster, ClusterStatus } from '@kaas/api';
 import type { KeyAndCert } from '@kaas/apiserver';
 import { cloudFromYaml, cloudsYamlPaths, fromCloud } from '@kaas/auth';
 import type { InProcessClient } from '@kaas/controllers';
@@ -17,11 +17,14 @@ import type { WorkloadApiSource } from '@kaas/clusters';
 import { issueCertificate } from '@kaas/apiserver';
 import { isNotFound } from '@kaas/controllers';
 import { ccmCredentials, clusterBootstrapSource, nodeBootstrapSecretName } from './nodeBootstrap.ts';
+import { refreshBootstrapToken, workloadTokenRegistrar } from './bootstrapToken.ts';
 
 export interface OpenStackProviders {
   openstack: (cluster: Cluster) => OpenStackProvider;
   /** How the reconciler reaches a cluster's own API before destroying it (workloadApiSource). */
   workloadApi: WorkloadApiSource;
+  /** The node bootstrap token refresh (bootstrapToken.ts), through workloadApi. */
+  upkeep: (cluster: Cluster, status: ClusterStatus) => Promise<{ requeueAfterMs?: number }>;
   close: () => Promise<void>;
   /** Where the credentials came from, for the start-up line. */
   source: string;
@@ -33,7 +36,7 @@ export interface OpenStackProvidersOptions {
   ccmCloudName?: string;
   env: Record<string, string | undefined>;
   /** The management API, where each cluster's node bootstrap Secret is kept. */
-  client: Pick<InProcessClient, 'get' | 'create'>;
+  client: Pick<InProcessClient, 'get' | 'create' | 'update'>;
   kaasCa: KeyAndCert;
   /** KaaS's URL as the nodes reach it: the TokenReview webhook's (--kaas-url, else the listen URL). */
   kaasUrl: string;
@@ -103,6 +106,16 @@ export function openStackProviders(o: OpenStackProvidersOptions): OpenStackProvi
           serverFlagProblems({ ccm, kaasUrl: o.kaasUrl, kaasUrlFromFlag: o.kaasUrlFromFlag ?? false }),
       }),
     workloadApi: workloadApiSource(o.client),
+    upkeep: async (cluster, status) => {
+      const api = await workloadApiSource(o.client)(cluster, status);
+      if (api === undefined) return {};
+      const r = await refreshBootstrapToken({
+        client: o.client,
+        cluster,
+        register: workloadTokenRegistrar(api),
+      });
+      return { requeueAfterMs: r.requeueAfterMs };
+    },
     close: () => os.close(),
     source: ccm === undefined ? source : `${source} (nodes' CCM: cloud ${o.ccmCloudName})`,
   };

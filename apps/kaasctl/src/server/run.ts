@@ -238,7 +238,11 @@ export async function runServer(flags: ServerFlags, signal?: AbortSignal): Promi
     ensureClusterDefaults,
     log,
     ...(openstack
-      ? { providers: { openstack: openstack.openstack }, workloadApi: openstack.workloadApi }
+      ? {
+          providers: { openstack: openstack.openstack },
+          workloadApi: openstack.workloadApi,
+          externalUpkeep: openstack.upkeep,
+        }
       : {}),
   });
   // the local clusters' kubelets, scheduler and workload controllers act only on logical clusters
