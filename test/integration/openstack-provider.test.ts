@@ -512,6 +512,9 @@ describe('destroy removes what the in-cluster controllers made', () => {
     };
     /** In-cluster objects left when the ledger's teardown started, per cluster. */
     const atFirstDelete = new Map<string, number>();
+    /** Cloud deletes and teardowns (the per-cluster CCM credential's place), in order. */
+    const order: string[] = [];
+    let teardownFailures = 1;
     // only the node network: the CCM's load balancer needs a subnet, nothing here needs a server
     class Small extends OpenStackProvider {
       override plan(c: Cluster): ResourceGraph {
@@ -521,6 +524,7 @@ describe('destroy removes what the in-cluster controllers made', () => {
       override async delete(...a: Parameters<OpenStackProvider['delete']>): Promise<void> {
         const name = this.cluster!.metadata.name;
         if (!atFirstDelete.has(name)) atFirstDelete.set(name, name === 'ccm' ? await inClusterLeft() : -1);
+        order.push(`delete ${name}`);
         return super.delete(...a);
       }
     }
@@ -546,6 +550,12 @@ describe('destroy removes what the in-cluster controllers made', () => {
         // `gone`'s API is a closed port: said, and the destroy goes on
         workloadApi: async (c) => (c.metadata.name === 'ccm' ? wl : { ...wl, url: 'https://127.0.0.1:9' }),
         inClusterCleanupTimeoutMs: 60_000,
+        // after the ledger is empty; `gone`'s first one fails: the finalizer stays, it is retried
+        externalTeardown: async (c) => {
+          order.push(`teardown ${c.metadata.name}`);
+          if (c.metadata.name === 'gone' && teardownFailures-- > 0)
+            throw new CloudError('CloudUnavailable', 'keystone did not answer (injected)');
+        },
       });
       await manager.start();
       await manager.waitUntilRunning();
@@ -658,6 +668,15 @@ describe('destroy removes what the in-cluster controllers made', () => {
         0,
         'the Service and the PVC were gone before the first cloud delete',
       );
+      for (const name of ['ccm', 'gone']) {
+        const first = order.indexOf(`teardown ${name}`);
+        assert.ok(
+          first > order.lastIndexOf(`delete ${name}`),
+          `teardown after the ledger: ${order.join(', ')}`,
+        );
+      }
+      assert.equal(order.filter((x) => x === 'teardown ccm').length, 1, order.join(', '));
+      assert.equal(order.filter((x) => x === 'teardown gone').length, 2, 'a failed teardown is retried');
       assert.equal(await inClusterLeft(), 0);
       // the webhook's RBAC went with the cluster's logical cluster
       const rb = await kubectl(await ts.kubeconfigFor('ccm'), [

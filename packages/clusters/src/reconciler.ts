@@ -31,6 +31,7 @@ import {
   type ReconcileResult,
 } from '@kaas/controllers';
 import {
+  CloudError,
   deploy,
   destroy,
   reasonOf,
@@ -116,6 +117,12 @@ export interface ClusterControllerOptions {
   workloadApi?: WorkloadApiSource;
   /** Upkeep of an external cluster once its API answers (external.ts, ExternalPassOptions.upkeep). */
   externalUpkeep?: (cluster: Cluster, status: ClusterStatus) => Promise<{ requeueAfterMs?: number }>;
+  /**
+   * What an external cluster leaves outside its provider's ledger, removed once the ledger is
+   * empty and before the finalizer goes (kaasctl server: the per-cluster CCM application
+   * credential in keystone). A failure keeps the finalizer and the destroy is retried.
+   */
+  externalTeardown?: (cluster: Cluster) => Promise<void>;
   /** Longest wait for those to go (default 5 min). */
   inClusterCleanupTimeoutMs?: number;
 }
@@ -807,6 +814,19 @@ export class ClusterController {
         ),
       }));
       throw new Error(`destroy of ${pass.ref.namespace}/${pass.ref.name}: ${message}`);
+    }
+    if (external && cluster && this.#o.externalTeardown) {
+      try {
+        await this.#o.externalTeardown(cluster);
+      } catch (e) {
+        const message = `destroy: ${(e as Error).message}`;
+        const reason = e instanceof CloudError ? e.code : 'CloudUnavailable';
+        await writeStatus(this.#client, pass, (s) => ({
+          ...s,
+          conditions: mergeConditions(s.conditions, { Ready: failed(reason, message) }, generation),
+        }));
+        throw new Error(`destroy of ${pass.ref.namespace}/${pass.ref.name}: ${message}`);
+      }
     }
     if (ownsName) {
       await this.#o.server.clusters.deleteCluster(lname);

@@ -40,7 +40,7 @@ export function serverCommand(): Command {
     )
     .option(
       '--openstack-ccm-cloud <name>',
-      "the clouds.yaml cloud (an application credential, never a password) the openstack Clusters' nodes' cloud controller manager uses",
+      "the clouds.yaml cloud (an application credential, never a password) every openstack Cluster's nodes' cloud controller manager and cinder CSI use (default: an application credential per Cluster, made and deleted with it)",
     )
     .option(
       '--kaas-url <url>',

@@ -16,7 +16,7 @@ import {
 import { openStackForTests, type OpenStackForTests } from '../../../../test/support/openstack.ts';
 import { startTestServer } from '../../../../test/support/apiserver.ts';
 import { installManagementAPI } from './management.ts';
-import { ensureNodeBootstrapSecret } from './nodeBootstrap.ts';
+import { clusterBootstrapSource, ensureNodeBootstrapSecret } from './nodeBootstrap.ts';
 import { ccmKeys, deleteCcmCredentials, ensureCcmCredential } from './ccmCredential.ts';
 
 let os: OpenStackForTests;
@@ -75,7 +75,8 @@ test("ensureCcmCredential: one credential per Cluster in its node bootstrap Secr
   } as never)) as unknown as Cluster;
   const uid = cluster.metadata.uid!;
   uids.push(uid);
-  await ensureNodeBootstrapSecret(client, cluster, await createCA('kaas-test-ca'));
+  const kaasCa = await createCA('kaas-test-ca');
+  await ensureNodeBootstrapSecret(client, cluster, kaasCa);
   // five servers' user data at once (the provider asks per server): one credential
   const got = await Promise.all(
     Array.from({ length: 5 }, () => ensureCcmCredential(client, operator.session, cluster)),
@@ -107,6 +108,17 @@ test("ensureCcmCredential: one credential per Cluster in its node bootstrap Secr
     (await findApplicationCredentials(operator.session, ccmCredentialName(uid))).map((c) => c.id),
     [renewed.id],
   );
+  // without --openstack-ccm-cloud, the nodes' bootstrap carries the cluster's own credential
+  const bs = await clusterBootstrapSource({
+    client,
+    kaasCa,
+    kaasUrl: 'https://kaas.example.com:6443',
+    ccm: undefined,
+    ccmPerCluster: { operator: operator.session, authUrl: os.member.authUrl },
+  })(cluster);
+  assert.equal(bs.openstack.applicationCredentialId, renewed.id);
+  assert.equal(bs.openstack.applicationCredentialSecret, renewed.secret);
+  assert.equal(bs.openstack.authUrl, os.member.authUrl);
   // destroy
   assert.deepEqual(await deleteCcmCredentials(operator.session, uid), [renewed.id]);
   assert.deepEqual(await findApplicationCredentials(operator.session, ccmCredentialName(uid)), []);

@@ -11,6 +11,8 @@ import type { CloudConfig } from '@kaas/auth';
 import { isAlreadyExists, isNotFound, type InProcessClient } from '@kaas/controllers';
 import { CloudError } from '@kaas/providers';
 import { newBootstrapToken, newCertificateKey, type ClusterBootstrap } from '@kaas/openstack/provider';
+import type { Session } from '@kaas/openstack';
+import { ensureCcmCredential } from './ccmCredential.ts';
 
 /** The Secret's name for a Cluster. */
 export const nodeBootstrapSecretName = (cluster: Cluster): string =>
@@ -146,13 +148,27 @@ export function ccmCredentials(cloud: CloudConfig, where: string): ClusterBootst
 }
 
 export interface ClusterBootstrapSourceOptions {
-  client: Client;
+  client: Client & Pick<InProcessClient, 'update'>;
   /** kaasctl server's CA: signs the webhook client certificate, and the webhook's trust root. */
   kaasCa: KeyAndCert;
   /** KaaS's own URL as the nodes reach it (the TokenReview webhook's host). */
   kaasUrl: string;
-  /** From --openstack-ccm-cloud; without it every cluster fails InvalidSpec naming the flag. */
+  /** From --openstack-ccm-cloud: one application credential for every cluster's nodes. */
   ccm: ClusterBootstrap['openstack'] | undefined;
+  /**
+   * Without --openstack-ccm-cloud: each Cluster gets an application credential of its own, made
+   * by the operator's session and kept in its node bootstrap Secret (ccmCredential.ts). Neither
+   * this nor `ccm`: every cluster fails InvalidSpec naming the flag.
+   */
+  ccmPerCluster?: PerClusterCcm;
+}
+
+/** Where the nodes' CCM signs in with a per-cluster credential: the operator's cloud. */
+export interface PerClusterCcm {
+  operator: Session;
+  authUrl: string;
+  region?: string;
+  caPem?: string;
 }
 
 /** The OpenStackProvider's `bootstrap` option for kaasctl server. */
@@ -160,7 +176,7 @@ export function clusterBootstrapSource(
   o: ClusterBootstrapSourceOptions,
 ): (c: Cluster) => Promise<ClusterBootstrap> {
   return async (cluster) => {
-    if (o.ccm === undefined) {
+    if (o.ccm === undefined && o.ccmPerCluster === undefined) {
       throw new CloudError(
         'InvalidSpec',
         "kaasctl server has no --openstack-ccm-cloud NAME: the nodes' cloud controller manager needs an application credential (a clouds.yaml cloud with application_credential_id and _secret); restart the server with the flag",
@@ -177,7 +193,22 @@ export function clusterBootstrapSource(
         clientCertPem: webhookClient.certPem,
         clientKeyPem: webhookClient.keyPem,
       },
-      openstack: o.ccm,
+      openstack: o.ccm ?? (await perClusterCcm(o.client, o.ccmPerCluster!, cluster)),
     };
+  };
+}
+
+async function perClusterCcm(
+  client: Client & Pick<InProcessClient, 'update'>,
+  p: PerClusterCcm,
+  cluster: Cluster,
+): Promise<ClusterBootstrap['openstack']> {
+  const cred = await ensureCcmCredential(client, p.operator, cluster);
+  return {
+    authUrl: p.authUrl,
+    ...(p.region ? { region: p.region } : {}),
+    applicationCredentialId: cred.id,
+    applicationCredentialSecret: cred.secret,
+    ...(p.caPem ? { caPem: p.caPem } : {}),
   };
 }

@@ -2,10 +2,11 @@
 // the operator's own OpenStack project, the clouds.yaml entry NAME (OS_CLIENT_CONFIG_FILE, ./,
 // ~/.config/openstack/, /etc/openstack/; `cacert:` for a private CA such as Red Hat OpenStack's).
 // That is the seed's tenancy model: the platform's project owns every cloud object, users'
-// credentials are never used, so nobody leaving strands a resource. `--openstack-ccm-cloud NAME2`
-// is the application credential the nodes' cloud controller manager and cinder CSI use (it is
-// written onto every node, so it must never be the operator's password); the rest of the node
-// bootstrap is made once per cluster (nodeBootstrap.ts).
+// credentials are never used, so nobody leaving strands a resource. The nodes' cloud controller
+// manager and cinder CSI get an application credential of their cluster's own (ccmCredential.ts:
+// made on deploy, deleted on destroy), or, with `--openstack-ccm-cloud NAME2`, that one for every
+// cluster (it is written onto every node, so it must never be the operator's password); the rest
+// of the node bootstrap is made once per cluster (nodeBootstrap.ts).
 import { existsSync } from 'node:fs';
 import type { Cluster, ClusterStatus } from '@kaas/api';
 import type { KeyAndCert } from '@kaas/apiserver';
@@ -18,11 +19,14 @@ import { issueCertificate } from '@kaas/apiserver';
 import { isNotFound } from '@kaas/controllers';
 import { ccmCredentials, clusterBootstrapSource, nodeBootstrapSecretName } from './nodeBootstrap.ts';
 import { refreshBootstrapToken, workloadTokenRegistrar } from './bootstrapToken.ts';
+import { deleteCcmCredentials } from './ccmCredential.ts';
 
 export interface OpenStackProviders {
   openstack: (cluster: Cluster) => OpenStackProvider;
   /** How the reconciler reaches a cluster's own API before destroying it (workloadApiSource). */
   workloadApi: WorkloadApiSource;
+  /** After a destroy: the cluster's own CCM application credential, when it has one. */
+  teardown: (cluster: Cluster) => Promise<void>;
   /** The node bootstrap token refresh (bootstrapToken.ts), through workloadApi. */
   upkeep: (cluster: Cluster, status: ClusterStatus) => Promise<{ requeueAfterMs?: number }>;
   close: () => Promise<void>;
@@ -52,16 +56,8 @@ const loopback = (host: string): boolean =>
  * every Cluster's preflight report carries them (OpenStackProviderOptions.bootstrapCheck), so a
  * cluster is refused before anything is created rather than at its first server.
  */
-export function serverFlagProblems(o: {
-  ccm: unknown;
-  kaasUrl: string;
-  kaasUrlFromFlag?: boolean;
-}): string[] {
+export function serverFlagProblems(o: { kaasUrl: string; kaasUrlFromFlag?: boolean }): string[] {
   const out: string[] = [];
-  if (o.ccm === undefined)
-    out.push(
-      "kaasctl server has no --openstack-ccm-cloud NAME: the nodes' cloud controller manager and cinder CSI need an application credential (a clouds.yaml cloud with application_credential_id and _secret; `openstack application credential create kaas-ccm`); restart the server with the flag",
-    );
   let url: URL | undefined;
   try {
     url = new URL(o.kaasUrl);
@@ -88,7 +84,8 @@ export function openStackProviders(o: OpenStackProvidersOptions): OpenStackProvi
     );
   }
   const source = `${path} cloud ${cloudName}`;
-  const os = OpenStack.fromCloud(fromCloud(cloudFromYaml(path, cloudName), source));
+  const operatorCloud = fromCloud(cloudFromYaml(path, cloudName), source);
+  const os = OpenStack.fromCloud(operatorCloud);
   const ccm =
     o.ccmCloudName === undefined
       ? undefined
@@ -96,14 +93,31 @@ export function openStackProviders(o: OpenStackProvidersOptions): OpenStackProvi
           fromCloud(cloudFromYaml(path, o.ccmCloudName), `${path} cloud ${o.ccmCloudName}`),
           `${o.ccmCloudName} (${path})`,
         );
-  const bootstrap = clusterBootstrapSource({ client: o.client, kaasCa: o.kaasCa, kaasUrl: o.kaasUrl, ccm });
+  // without --openstack-ccm-cloud each Cluster's nodes get an application credential of their
+  // own, made by the operator's session (ccmCredential.ts) and deleted with the cluster
+  const ccmPerCluster =
+    ccm === undefined
+      ? {
+          operator: os.session,
+          authUrl: operatorCloud.authUrl,
+          ...(operatorCloud.region ? { region: operatorCloud.region } : {}),
+          ...(operatorCloud.caBundle ? { caPem: operatorCloud.caBundle } : {}),
+        }
+      : undefined;
+  const bootstrap = clusterBootstrapSource({
+    client: o.client,
+    kaasCa: o.kaasCa,
+    kaasUrl: o.kaasUrl,
+    ccm,
+    ...(ccmPerCluster ? { ccmPerCluster } : {}),
+  });
   return {
     // one session (one token) for every cluster: they all live in the operator's project
     openstack: (cluster) =>
       OpenStackProvider.forCluster(os, cluster, {
         bootstrap,
         bootstrapCheck: () =>
-          serverFlagProblems({ ccm, kaasUrl: o.kaasUrl, kaasUrlFromFlag: o.kaasUrlFromFlag ?? false }),
+          serverFlagProblems({ kaasUrl: o.kaasUrl, kaasUrlFromFlag: o.kaasUrlFromFlag ?? false }),
       }),
     workloadApi: workloadApiSource(o.client),
     upkeep: async (cluster, status) => {
@@ -115,6 +129,10 @@ export function openStackProviders(o: OpenStackProvidersOptions): OpenStackProvi
         register: workloadTokenRegistrar(api),
       });
       return { requeueAfterMs: r.requeueAfterMs };
+    },
+    // by name, so a credential a crash left unrecorded goes too; none made (the flag): a no-op
+    teardown: async (cluster) => {
+      if (ccmPerCluster && cluster.metadata.uid) await deleteCcmCredentials(os.session, cluster.metadata.uid);
     },
     close: () => os.close(),
     source: ccm === undefined ? source : `${source} (nodes' CCM: cloud ${o.ccmCloudName})`,

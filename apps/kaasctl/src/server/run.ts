@@ -242,6 +242,7 @@ export async function runServer(flags: ServerFlags, signal?: AbortSignal): Promi
           providers: { openstack: openstack.openstack },
           workloadApi: openstack.workloadApi,
           externalUpkeep: openstack.upkeep,
+          externalTeardown: openstack.teardown,
         }
       : {}),
   });
