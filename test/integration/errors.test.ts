@@ -162,8 +162,13 @@ test('a body over 3 MiB is 413 and the connection is dropped rather than drained
 test('unsupported media types are 415, unknown resources 404, bad verbs 405', async () => {
   const r = await call('POST', cms, '<xml/>', { 'Content-Type': 'application/xml' });
   assert.equal(r.status, 415);
-  const p = await call('PATCH', `${cms}/whatever`, '{}', { 'Content-Type': 'application/apply-patch+yaml' });
+  const p = await call('PATCH', `${cms}/whatever`, '{}', { 'Content-Type': 'application/cbor-patch' });
   assert.equal(p.status, 415);
+  // server-side apply is served: without a fieldManager it is a bad request, as upstream
+  const apply = await call('PATCH', `${cms}/whatever`, '{}', {
+    'Content-Type': 'application/apply-patch+yaml',
+  });
+  assert.equal(apply.status, 400);
   assert.equal((await call('GET', '/api/v1/nosuchthings')).status, 404);
   assert.equal((await call('GET', '/apis/nosuch.group/v1/things')).status, 404);
   assert.equal((await call('GET', '/api/v1/namespaces/default/configmaps?limit=abc')).status, 400);
