@@ -11,6 +11,7 @@ import {
   withDefaults,
   type Cluster,
   type ClusterStatus,
+  type ErrorReason,
   type LedgerEntry,
 } from '@kaas/api';
 import { clusterAdminRoleIdBinding, type ApiServer, type KObject } from '@kaas/apiserver';
@@ -799,12 +800,8 @@ export class ClusterController {
     const ledger = statusLedger(this.#client, pass, entries.length, true);
     const opts = cluster ? this.#engineOptions(cluster, pass, 'delete') : { signal: pass.signal };
     const result = await destroy(ledger, provider, { ...opts, clusterUid: uid });
-    if (!result.ok) {
-      const f = result.failures[0];
-      const reason = f?.reason ?? 'Internal';
-      const message = f
-        ? `${f.id}: ${f.error.message}`
-        : `${result.remaining.length} resources still carry the cluster's tag`;
+    // a failed step keeps the finalizer: said in Ready, and the destroy is retried
+    const destroyFailed = async (reason: ErrorReason, message: string): Promise<never> => {
       await writeStatus(this.#client, pass, (s) => ({
         ...s,
         conditions: mergeConditions(
@@ -814,18 +811,21 @@ export class ClusterController {
         ),
       }));
       throw new Error(`destroy of ${pass.ref.namespace}/${pass.ref.name}: ${message}`);
+    };
+    if (!result.ok) {
+      const f = result.failures[0];
+      await destroyFailed(
+        f?.reason ?? 'Internal',
+        f
+          ? `${f.id}: ${f.error.message}`
+          : `${result.remaining.length} resources still carry the cluster's tag`,
+      );
     }
     if (external && cluster && this.#o.externalTeardown) {
       try {
         await this.#o.externalTeardown(cluster);
       } catch (e) {
-        const message = `destroy: ${(e as Error).message}`;
-        const reason = e instanceof CloudError ? e.code : 'CloudUnavailable';
-        await writeStatus(this.#client, pass, (s) => ({
-          ...s,
-          conditions: mergeConditions(s.conditions, { Ready: failed(reason, message) }, generation),
-        }));
-        throw new Error(`destroy of ${pass.ref.namespace}/${pass.ref.name}: ${message}`);
+        await destroyFailed(e instanceof CloudError ? e.code : 'CloudUnavailable', (e as Error).message);
       }
     }
     if (ownsName) {

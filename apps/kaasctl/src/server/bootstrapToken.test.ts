@@ -18,28 +18,10 @@ import {
   workloadTokenRegistrar,
   type TokenRegistrar,
 } from './bootstrapToken.ts';
+import { openStackClusterObject } from './testing.ts';
 
 const H = 3600_000;
-const clusterObject = {
-  apiVersion: 'kaas.dev/v1alpha1',
-  kind: 'Cluster',
-  metadata: { name: 'demo', namespace: 'default' },
-  spec: {
-    provider: {
-      type: 'openstack',
-      openstack: {
-        region: 'RegionOne',
-        externalNetwork: 'public',
-        image: 'ubuntu-24.04',
-        flavors: { controlPlane: 'm1.large', workers: 'm1.xlarge' },
-        dnsZone: 'kaas.example.com.',
-      },
-    },
-    nodePools: [{ name: 'workers', replicas: 1 }],
-    auth: { clusterAdminRoleIds: ['admin'] },
-    credentialsRef: { name: 'os' },
-  },
-};
+const clusterObject = openStackClusterObject('demo');
 
 async function setup(t: { after: (fn: () => Promise<void>) => void }) {
   const s = await startTestServer();

@@ -18,6 +18,7 @@ import { startTestServer } from '../../../../test/support/apiserver.ts';
 import { installManagementAPI } from './management.ts';
 import { clusterBootstrapSource, ensureNodeBootstrapSecret } from './nodeBootstrap.ts';
 import { ccmKeys, deleteCcmCredentials, ensureCcmCredential } from './ccmCredential.ts';
+import { openStackClusterObject } from './testing.ts';
 
 let os: OpenStackForTests;
 let operator: OpenStack;
@@ -53,26 +54,7 @@ test("ensureCcmCredential: one credential per Cluster in its node bootstrap Secr
   t.after(() => s.stop());
   await installManagementAPI(s.server);
   const client = new InProcessClient(s.server);
-  const cluster = (await client.create('root', {
-    apiVersion: 'kaas.dev/v1alpha1',
-    kind: 'Cluster',
-    metadata: { name: 'ccm', namespace: 'default' },
-    spec: {
-      provider: {
-        type: 'openstack',
-        openstack: {
-          region: 'RegionOne',
-          externalNetwork: 'public',
-          image: 'ubuntu-24.04',
-          flavors: { controlPlane: 'm1.large', workers: 'm1.xlarge' },
-          dnsZone: 'kaas.example.com.',
-        },
-      },
-      nodePools: [{ name: 'workers', replicas: 1 }],
-      auth: { clusterAdminRoleIds: ['admin'] },
-      credentialsRef: { name: 'os' },
-    },
-  } as never)) as unknown as Cluster;
+  const cluster = (await client.create('root', openStackClusterObject('ccm') as never)) as unknown as Cluster;
   const uid = cluster.metadata.uid!;
   uids.push(uid);
   const kaasCa = await createCA('kaas-test-ca');

@@ -16,27 +16,9 @@ import {
   ensureNodeBootstrapSecret,
   nodeBootstrapSecretName,
 } from './nodeBootstrap.ts';
+import { openStackClusterObject } from './testing.ts';
 
-const clusterObject = {
-  apiVersion: 'kaas.dev/v1alpha1',
-  kind: 'Cluster',
-  metadata: { name: 'demo', namespace: 'default' },
-  spec: {
-    provider: {
-      type: 'openstack',
-      openstack: {
-        region: 'RegionOne',
-        externalNetwork: 'public',
-        image: 'ubuntu-24.04',
-        flavors: { controlPlane: 'm1.large', workers: 'm1.xlarge' },
-        dnsZone: 'kaas.example.com.',
-      },
-    },
-    nodePools: [{ name: 'workers', replicas: 1 }],
-    auth: { clusterAdminRoleIds: ['admin'] },
-    credentialsRef: { name: 'os' },
-  },
-};
+const clusterObject = openStackClusterObject('demo');
 
 test('node bootstrap Secret: created once, the same CA for every caller, deleted with its Cluster', async (t) => {
   const s = await startTestServer();
