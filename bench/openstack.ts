@@ -134,7 +134,7 @@ export async function openstackBench(say: Say): Promise<void> {
     const cpCalls = criticalPath(graph.nodes, (id) => callMs.get(id) ?? 0);
     const cpSteps = criticalPath(graph.nodes, (id) => step.get(id) ?? 0);
     say(
-      `provision: ${(wallMs / 1000).toFixed(1)} s wall for ${graph.nodes.length} resources (ok=${r.ok}); critical path of the graph with each node weighted by the latencies of its own API calls ${(cpCalls / 1000).toFixed(1)} s: ratio ${(wallMs / cpCalls).toFixed(2)} (the rest is polling for ACTIVE between calls and nova's one-at-a-time queue); weighted by whole step durations ${(cpSteps / 1000).toFixed(1)} s: ratio ${(wallMs / cpSteps).toFixed(2)} (the engine's own scheduling); load average at the end ${load()}`,
+      `provision: ${(wallMs / 1000).toFixed(1)} s wall for ${graph.nodes.length} resources (ok=${r.ok}); critical path of the graph with each node weighted by the latencies of its own API calls ${(cpCalls / 1000).toFixed(1)} s: ratio ${(wallMs / cpCalls).toFixed(2)} (the rest is polling for ACTIVE between calls); weighted by whole step durations ${(cpSteps / 1000).toFixed(1)} s: ratio ${(wallMs / cpSteps).toFixed(2)} (the engine's own scheduling); load average at the end ${load()}`,
     );
     const longest = [...step.entries()].sort((a, b) => b[1] - a[1]).slice(0, 4);
     say(`longest steps: ${longest.map(([id, ms]) => `${id} ${(ms / 1000).toFixed(1)} s`).join(', ')}`);
