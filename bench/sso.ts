@@ -1,18 +1,26 @@
 // `npm run bench -- sso`: what the SSO proxy adds in front of an upstream, with a valid session.
 //
-// One upstream (nginx answering `return 200` on a loopback port, one worker) is measured three ways
-// in the same run: directly, through the SSO proxy (its own Node process, plain HTTP, a session
-// cookie sealed here with the proxy's secret, a route open to any signed-in user), and through
-// nginx as a reverse proxy (one worker, upstream keep-alive). Load: Debian's wrk (a C load
-// generator on 2 threads). Latency at a fixed rate: wrk has no rate option (that is wrk2), so a
-// Lua `delay()` spaces each connection's requests: 50 connections x one request every 50 ms ~
-// 1,000 req/s (a long delay against the latency keeps the rate near nominal). That is a closed loop with think time, not an open schedule: a stall delays the
-// next requests instead of queueing them (coordinated omission), so p99 here is per-request
-// service time, which is what "added latency" asks. Throughput: wrk flat out, 50 connections.
+// One upstream (an nginx process answering `return 200` on a loopback port, one worker) is
+// measured three ways in the same run: directly, through the SSO proxy (its own Node process,
+// plain HTTP, a session cookie sealed here with the proxy's secret, a route open to any signed-in
+// user), and through nginx as a reverse proxy (a second nginx process, one worker, upstream
+// keep-alive). Both proxies reach the upstream across processes, as a proxy in front of
+// Prometheus or Grafana does; an nginx that proxied to a `server` block of its own process would
+// skip that hop and look faster than it is.
+//
+// Load: Debian's wrk (a C load generator on 2 threads). wrk has no rate option (that is wrk2), so
+// a Lua `delay()` spaces each connection's requests: 50 connections, each waiting a random
+// 0-100 ms (mean 50 ms) before each request, ~1,000 req/s with arrivals spread in time as
+// independent clients make them. A fixed 50 ms delay is measured too: wrk starts the 50
+// connections together and they stay in step, so that is 50-request bursts every 50 ms, a
+// different load (the burst queues behind itself). Both are closed loops with think time, not an
+// open schedule: a stall delays the next requests instead of queueing them (coordinated omission),
+// so p99 here is per-request service time, which is what "added latency" asks. Throughput: wrk
+// flat out, 50 connections.
 import { execFile, spawn } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import type { AddressInfo } from 'node:net';
 import { Agent as HttpsAgent, createServer as createHttpsServer, request as httpsRequest } from 'node:https';
@@ -166,41 +174,54 @@ export async function ssoBench(say: (line: string) => void): Promise<void> {
   const dir = await mkdtemp(join(tmpdir(), 'kaas-bench-sso-'));
   const loadStart = load();
   let nginx: ChildProcess | undefined;
+  let upstreamNginx: ChildProcess | undefined;
   let proxy: ChildProcess | undefined;
   try {
     const upPort = await freePort();
     const ngPort = await freePort();
-    await writeFile(
-      join(dir, 'nginx.conf'),
-      `daemon off;
+    const nginxBin = existsSync('/usr/sbin/nginx') ? '/usr/sbin/nginx' : 'nginx';
+    /** one nginx process (no master: its pid is the one spawned, whose CPU time the bench reads) */
+    const startNginx = async (name: string, server: string): Promise<ChildProcess> => {
+      const d = join(dir, name);
+      await mkdir(d);
+      await writeFile(
+        join(d, 'nginx.conf'),
+        `daemon off;
 worker_processes 1;
-# one process (no master): its pid is the one spawned, whose CPU time the bench reads
 master_process off;
-pid ${dir}/nginx.pid;
-error_log ${dir}/error.log warn;
+pid ${d}/nginx.pid;
+error_log ${d}/error.log warn;
 events { worker_connections 4096; }
 http {
   access_log off;
-  client_body_temp_path ${dir}/body;
-  proxy_temp_path ${dir}/proxy;
-  fastcgi_temp_path ${dir}/fastcgi;
-  uwsgi_temp_path ${dir}/uwsgi;
-  scgi_temp_path ${dir}/scgi;
-  upstream app { server 127.0.0.1:${upPort}; keepalive 64; }
-  # the upstream: a fixed small answer
-  server { listen 127.0.0.1:${upPort}; location / { default_type text/plain; return 200 "ok\\n"; } }
-  # nginx as the reference reverse proxy in front of it
+  client_body_temp_path ${d}/body;
+  proxy_temp_path ${d}/proxy;
+  fastcgi_temp_path ${d}/fastcgi;
+  uwsgi_temp_path ${d}/uwsgi;
+  scgi_temp_path ${d}/scgi;
+  ${server}
+}
+`,
+      );
+      return spawn(nginxBin, ['-c', join(d, 'nginx.conf'), '-p', d, '-e', join(d, 'error.log')], {
+        stdio: 'ignore',
+      });
+    };
+    // the upstream: a fixed small answer; like Go's net/http (Prometheus, Grafana) it keeps a
+    // client connection open for any number of requests (nginx's own default closes it after 1,000)
+    upstreamNginx = await startNginx(
+      'upstream',
+      `server { listen 127.0.0.1:${upPort}; keepalive_requests 1000000; keepalive_timeout 300s; location / { default_type text/plain; return 200 "ok\\n"; } }`,
+    );
+    // nginx as the reference reverse proxy in front of it
+    nginx = await startNginx(
+      'proxy',
+      `upstream app { server 127.0.0.1:${upPort}; keepalive 64; keepalive_requests 1000000; }
   server {
     listen 127.0.0.1:${ngPort};
     location / { proxy_pass http://app; proxy_http_version 1.1; proxy_set_header Connection ""; }
-  }
-}
-`,
+  }`,
     );
-    const nginxBin = existsSync('/usr/sbin/nginx') ? '/usr/sbin/nginx' : 'nginx';
-    nginx = spawn(nginxBin, ['-c', join(dir, 'nginx.conf'), '-p', dir, '-e', join(dir, 'error.log')], {
-      stdio: 'ignore',
-    });
     const upstream = `http://127.0.0.1:${upPort}`;
     for (let i = 0; i < 50; i++) {
       if (
@@ -230,76 +251,91 @@ http {
     if (check.status !== 200) throw new Error(`the proxy answered ${check.status} with the bench session`);
 
     const delayMs = (CONNECTIONS * 1000) / RATE;
-    const paced = join(dir, 'paced.lua');
-    await writeFile(paced, `wrk.headers["Cookie"] = "${cookie}"\nfunction delay() return ${delayMs} end\n`);
+    const header = `wrk.headers["Cookie"] = "${cookie}"\n`;
+    // each wrk thread has its own Lua state, seeded apart so that the two threads' delays differ
+    const spread = join(dir, 'spread.lua');
+    await writeFile(
+      spread,
+      `${header}local n = 0
+function setup(thread) n = n + 1; thread:set("id", n) end
+function init(args) math.randomseed(os.time() * 100 + id) end
+function delay() return math.random(0, ${2 * delayMs}) end
+`,
+    );
+    const burst = join(dir, 'burst.lua');
+    await writeFile(burst, `${header}function delay() return ${delayMs} end\n`);
     const flat = join(dir, 'flat.lua');
-    await writeFile(flat, `wrk.headers["Cookie"] = "${cookie}"\n`);
+    await writeFile(flat, header);
 
     const targets = [
       { name: 'upstream directly', url: `${upstream}/` },
-      { name: 'through the SSO proxy', url: `${proxyUrl}/` },
-      { name: 'through nginx', url: `http://127.0.0.1:${ngPort}/` },
+      { name: 'through the SSO proxy', url: `${proxyUrl}/`, pid: proxy.pid },
+      { name: 'through nginx', url: `http://127.0.0.1:${ngPort}/`, pid: nginx.pid },
     ];
+    /** wrk against a target, with the CPU µs per request of the process that proxied it */
+    const measure = async (
+      t: (typeof targets)[number],
+      script: string,
+      connections: number,
+      seconds: number,
+    ) => {
+      const before = t.pid ? await cpuSeconds(t.pid) : 0;
+      const r = await wrk(t.url, script, { connections, seconds });
+      const cpuUs = t.pid ? (((await cpuSeconds(t.pid)) - before) * 1e6) / (r.rps * seconds) : NaN;
+      return { ...r, cpuUs };
+    };
     // warm up each (JIT, keep-alive pools)
     for (const t of targets) await wrk(t.url, flat, { connections: CONNECTIONS, seconds: 3 });
-    // two rounds, interleaved, so that a burst of load from elsewhere hits every target alike
-    const lat = new Map<string, WrkResult[]>();
-    for (let round = 0; round < 2; round++)
-      for (const t of targets) {
-        const r = await wrk(t.url, paced, { connections: CONNECTIONS, seconds: LATENCY_SECONDS / 2 });
-        lat.set(t.name, [...(lat.get(t.name) ?? []), r]);
-      }
-    const worst = (name: string) => Math.max(...lat.get(name)!.map((r) => r.p99ms));
-    const best = (name: string) => Math.min(...lat.get(name)!.map((r) => r.p99ms));
-    const describe = (name: string) =>
-      lat
-        .get(name)!
-        .map((r) => `${r.rps.toFixed(0)} req/s, p50 ${r.p50ms.toFixed(2)} ms, p99 ${r.p99ms.toFixed(2)} ms`)
-        .join('; ');
-    for (const t of targets)
+    const median = (xs: number[]) => [...xs].sort((x, y) => x - y)[Math.floor(xs.length / 2)]!;
+    /** rounds interleaved, so that a burst of load from elsewhere hits every target alike */
+    const paced = async (label: string, script: string, rounds: number, headline: boolean) => {
+      const lat = new Map<string, (WrkResult & { cpuUs: number })[]>();
+      for (let round = 0; round < rounds; round++)
+        for (const t of targets) {
+          const r = await measure(t, script, CONNECTIONS, LATENCY_SECONDS / 2);
+          lat.set(t.name, [...(lat.get(t.name) ?? []), r]);
+        }
+      const runs = (name: string) => lat.get(name)!;
+      for (const t of targets)
+        say(
+          `~${RATE} req/s, ${label}, ${t.name}: ${runs(t.name)
+            .map(
+              (r) =>
+                `${r.rps.toFixed(0)} req/s, p50 ${r.p50ms.toFixed(2)} ms, p99 ${r.p99ms.toFixed(2)} ms${Number.isNaN(r.cpuUs) ? '' : `, ${r.cpuUs.toFixed(0)} µs CPU/request`}`,
+            )
+            .join('; ')}`,
+        );
+      const added = (name: string) => runs(name).map((r, i) => r.p99ms - runs('upstream directly')[i]!.p99ms);
+      const sso = added('through the SSO proxy');
+      const ng = added('through nginx');
+      const figure = `SSO proxy added p99 ${label}: median ${median(sso).toFixed(2)} ms`;
       say(
-        `~${RATE} req/s (wrk, ${CONNECTIONS} connections paced by delay()), ${t.name}: ${describe(t.name)}`,
+        `${headline ? `**${figure}**` : figure} (rounds: ${sso.map((x) => x.toFixed(2)).join(' / ')} ms${headline ? '; target <= 2 ms' : ''}); nginx added median ${median(ng).toFixed(2)} ms (${ng.map((x) => x.toFixed(2)).join(' / ')}). Direct p99 ${runs(
+          'upstream directly',
+        )
+          .map((r) => r.p99ms.toFixed(2))
+          .join(' / ')} ms`,
       );
-    const added = lat
-      .get('through the SSO proxy')!
-      .map((r, i) => r.p99ms - lat.get('upstream directly')![i]!.p99ms);
-    const addedNginx = lat
-      .get('through nginx')!
-      .map((r, i) => r.p99ms - lat.get('upstream directly')![i]!.p99ms);
-    say(
-      `**SSO proxy added p99 at ~${RATE} req/s: ${added.map((a) => a.toFixed(2)).join(' / ')} ms** (round 1 / round 2; target <= 2 ms); nginx added ${addedNginx.map((a) => a.toFixed(2)).join(' / ')} ms. p99 range direct ${best('upstream directly').toFixed(2)}-${worst('upstream directly').toFixed(2)} ms`,
-    );
-    const slowest = Math.min(...[...lat.values()].flat().map((r) => r.rps));
-    if (slowest < RATE * 0.9)
-      say(
-        `the paced rate was not reached in every run (lowest ${slowest.toFixed(0)} req/s): requests waited for CPU, so these p99s measure the machine's load as much as the proxies`,
-      );
-    const bad = [...lat.values()].flat().reduce((a, r) => a + r.non2xx + r.errors, 0);
-    if (bad) say(`non-2xx or socket errors during the paced runs: ${bad}`);
+      const slowest = Math.min(...[...lat.values()].flat().map((r) => r.rps));
+      if (slowest < RATE * 0.9)
+        say(
+          `${label}: the paced rate was not reached in every run (lowest ${slowest.toFixed(0)} req/s): requests waited for CPU, so these p99s measure the machine's load as much as the proxies`,
+        );
+      const bad = [...lat.values()].flat().reduce((x, r) => x + r.non2xx + r.errors, 0);
+      if (bad) say(`${label}: non-2xx or socket errors: ${bad}`);
+    };
+    await paced(`${CONNECTIONS} connections with random 0-${2 * delayMs} ms think time`, spread, 3, true);
+    await paced(`in ${CONNECTIONS}-request bursts every ${delayMs} ms (fixed think time)`, burst, 2, false);
 
-    const tp: Record<string, WrkResult> = {};
-    /** µs of CPU per request: the proxy process, and the nginx process (upstream + proxy) */
-    const cpu: Record<string, { proxy: number; nginx: number }> = {};
-    for (const t of targets.slice(1)) {
-      const before = { proxy: await cpuSeconds(proxy.pid!), nginx: await cpuSeconds(nginx.pid!) };
-      tp[t.name] = await wrk(t.url, flat, { connections: 50, seconds: THROUGHPUT_SECONDS });
-      const n = tp[t.name]!.rps * THROUGHPUT_SECONDS;
-      cpu[t.name] = {
-        proxy: ((await cpuSeconds(proxy.pid!)) - before.proxy) * (1e6 / n),
-        nginx: ((await cpuSeconds(nginx.pid!)) - before.nginx) * (1e6 / n),
-      };
-    }
+    const tp: Record<string, WrkResult & { cpuUs: number }> = {};
+    for (const t of targets.slice(1)) tp[t.name] = await measure(t, flat, 50, THROUGHPUT_SECONDS);
     const sso = tp['through the SSO proxy']!;
     const ng = tp['through nginx']!;
     say(
       `flat out (wrk, 2 threads, 50 connections, ${THROUGHPUT_SECONDS} s): SSO proxy ${sso.rps.toFixed(0)} req/s (p99 ${sso.p99ms.toFixed(1)} ms), nginx ${ng.rps.toFixed(0)} req/s (p99 ${ng.p99ms.toFixed(1)} ms): **SSO proxy throughput = ${(sso.rps / ng.rps).toFixed(2)} x nginx's** (one Node process vs one nginx worker, same upstream, same run)`,
     );
-    // through the SSO proxy, nginx only answers as the upstream; through nginx, it does both
-    const ssoCpu = cpu['through the SSO proxy']!;
-    const upstreamCpu = ssoCpu.nginx;
-    const nginxProxyCpu = cpu['through nginx']!.nginx - upstreamCpu;
     say(
-      `CPU per request in those flat-out runs (user + system from /proc, all threads): **SSO proxy ${ssoCpu.proxy.toFixed(0)} µs**, nginx as a proxy ${nginxProxyCpu.toFixed(0)} µs (its process's time less the upstream's ${upstreamCpu.toFixed(0)} µs, measured while the SSO proxy ran): ${(ssoCpu.proxy / nginxProxyCpu).toFixed(1)} x. At ${RATE} req/s the proxy is busy ${((ssoCpu.proxy * RATE) / 1e4).toFixed(0)} % of one core`,
+      `CPU per request flat out (user + system of the proxying process from /proc, all threads): **SSO proxy ${sso.cpuUs.toFixed(0)} µs**, nginx ${ng.cpuUs.toFixed(0)} µs (${(sso.cpuUs / ng.cpuUs).toFixed(1)} x); at the paced rate each request costs more (above: no batching of events, a wakeup per request)`,
     );
     say(
       `machine: ${machine()}; load average ${loadStart} at the start, ${load()} at the end; wrk, nginx and the proxy share its cores, and other jobs ran beside them: figures are indicative`,
@@ -307,6 +343,7 @@ http {
   } finally {
     await stop(proxy);
     await stop(nginx);
+    await stop(upstreamNginx);
     await rm(dir, { recursive: true, force: true });
   }
 }
