@@ -16,7 +16,7 @@ import { after, before, describe, test } from 'node:test';
 import { Agent, fetch as undiciFetch } from 'undici';
 import { parse as parseYaml } from 'yaml';
 import { Browser, signIn as signInAt } from '../support/browser-client.ts';
-import type { SignInUser } from '../support/browser-client.ts';
+import type { Cookie, SignInUser } from '../support/browser-client.ts';
 import type { KaasServer } from '../support/kaasctl.ts';
 import { runKaasctl, startKaasServer } from '../support/kaasctl.ts';
 
@@ -180,6 +180,8 @@ async function csrf(b: Browser): Promise<string> {
 describe('console backend', () => {
   const admin = newBrowser();
   const bob = newBrowser();
+  /** the SSO proxy cookie of a session ended by back-channel logout: refused after a restart too */
+  let loggedOutProxyCookie: Cookie | undefined;
 
   test('sign-in: code + PKCE at our issuer, the session cookie, then /api/session', async () => {
     const none = await sessionOf(admin);
@@ -495,6 +497,7 @@ describe('console backend', () => {
     });
     assert.equal(copied.status, 401);
     assert.match(env.server.log(), /back-channel logout delivered/);
+    loggedOutProxyCookie = proxyCookie;
   });
 
   test('single logout the other way: signing out at the SSO proxy (and confirming at the issuer) ends the console session', async () => {
@@ -600,6 +603,15 @@ describe('console backend', () => {
     // and the SSO proxy's cookie secret: its session still opens
     const prom = await admin.request(`${env.proxyUrl}/prometheus/-/ready`);
     assert.equal(prom.status, 200, prom.body.slice(0, 200));
+    // the back-channel logout before the restart is in the store too (KvSessionStore): the old
+    // cookie, which still opens with the kept secret and has not expired, goes to sign-in
+    assert.ok(loggedOutProxyCookie, 'the single logout test ran first');
+    const old = newBrowser();
+    old.cookies.push({ ...loggedOutProxyCookie });
+    const refused = await old.request(`${env.proxyUrl}/echo/who`, { headers: { accept: 'text/html' } });
+    assert.equal(refused.status, 302, refused.body.slice(0, 200));
+    assert.equal(new URL(refused.location!).pathname, '/oidc/auth');
+    assert.match(refused.headers.getSetCookie().join('\n'), /_kaas_sso=; .*Max-Age=0/);
 
     const short = newBrowser();
     await consoleLogin(short);

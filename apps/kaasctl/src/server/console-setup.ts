@@ -10,6 +10,7 @@ import type { SsoProxy, SsoProxyConfig } from '@kaas/ssoproxy';
 import { parseDocument } from 'yaml';
 import type { SsoProxyInfo } from './console.ts';
 import { createConsole } from './console.ts';
+import { KvSessionStore } from './sso-session-store.ts';
 import type { Log, ServerAuth } from './auth.ts';
 
 export interface ConsoleSetupOptions {
@@ -93,6 +94,7 @@ export function ssoRouteUrls(config: SsoProxyConfig, publicUrl: string): { name:
 
 export function setupConsole(o: ConsoleSetupOptions): ConsoleSetup {
   let proxy: SsoProxy | undefined;
+  let sessions: KvSessionStore | undefined;
   let proxyInfo: SsoProxyInfo | undefined;
   const console_ = createConsole({
     kv: o.kv,
@@ -118,7 +120,11 @@ export function setupConsole(o: ConsoleSetupOptions): ConsoleSetup {
             : {}),
           cookieSecret: () => storedSecret(o.kv, '/kaas/sso-proxy/cookie-secret'),
         });
-        proxy = await startSsoProxy(config, { log: o.log });
+        // server-side sessions and sign-outs (back-channel logouts included) in the server's store:
+        // they survive a restart and reach every server on the same etcd (sso-session-store.ts)
+        sessions = new KvSessionStore(o.kv, { log: o.log });
+        await sessions.start();
+        proxy = await startSsoProxy(config, { log: o.log, store: sessions });
         o.oidcClients.push(ssoProxyOidcClient({ ...config, publicUrl: proxy.publicUrl }));
         proxyInfo = { url: proxy.publicUrl, routes: ssoRouteUrls(config, proxy.publicUrl) };
       }
@@ -135,6 +141,7 @@ export function setupConsole(o: ConsoleSetupOptions): ConsoleSetup {
     async close() {
       console_.close();
       await proxy?.close();
+      sessions?.close();
     },
   };
 }
