@@ -14,10 +14,10 @@ import { parse as parseYaml } from 'yaml';
 import type { NamedRef } from '@kaas/auth';
 import { KeystoneAdmin, KeystoneClient, ServiceToken } from '@kaas/auth';
 import { kubectl } from '../support/apiserver.ts';
-import { Browser, signIn } from '../support/browser-client.ts';
-import type { SignInUser } from '../support/browser-client.ts';
+import { Browser, formAction, signIn } from '../support/browser-client.ts';
+import type { Res, SignInUser } from '../support/browser-client.ts';
 import type { KaasServer } from '../support/kaasctl.ts';
-import { startKaasServer } from '../support/kaasctl.ts';
+import { runKaasctl, startKaasServer } from '../support/kaasctl.ts';
 import type { KeystoneForTests } from '../support/keystone.ts';
 import { cloudsYamlFor, keystoneForTests } from '../support/keystone.ts';
 
@@ -243,5 +243,134 @@ describe('console with keystone users', () => {
     assert.ok(!log.includes(password), 'the password is never logged');
     assert.doesNotMatch(log, /gAAAAA/, 'no keystone (Fernet) token in the log');
     assert.match(log, /console: signed in/);
+  });
+});
+
+// A keystone domain other than Default: the form's domain field, the same user name in two
+// domains with two passwords, an unknown domain, and the login command the console shows.
+describe('console with keystone users of another domain', () => {
+  const otherPassword = `pw-${randomBytes(12).toString('base64url')}`;
+  const twinName = name('dee');
+  let domain: NamedRef;
+  let domainProject: NamedRef;
+  let inDomain: NamedRef;
+  const dee = browser();
+
+  before(async () => {
+    domain = await admin.createDomain({ name: name('domain') });
+    // deleting the domain deletes its users and projects too
+    cleanup.push(() => admin.deleteDomain(domain.id));
+    domainProject = await admin.createProject({ name: name('dproject'), domainId: domain.id });
+    inDomain = await admin.createUser({ name: twinName, password: otherPassword, domainId: domain.id });
+    await admin.assignRole({ projectId: domainProject.id, userId: inDomain.id, roleId: member.id });
+    await admin.assignRole({ projectId: domainProject.id, userId: inDomain.id, roleId: fleetViewers.id });
+    // the same name in Default, with the other password, on the Default project
+    const twin = await admin.createUser({ name: twinName, password });
+    cleanup.push(() => admin.deleteUser(twin.id));
+    await admin.assignRole({ projectId: project.id, userId: twin.id, roleId: member.id });
+  });
+
+  /** One sign-in form post that is expected to fail: its answer. */
+  async function refused(user: SignInUser): Promise<Res> {
+    const b = browser();
+    let r = await b.request('/console/login');
+    for (let hop = 0; hop < 12 && r.location; hop++) r = await b.request(new URL(r.location, r.url));
+    assert.equal(r.status, 200, r.body.slice(0, 300));
+    return b.request(new URL(formAction(r.body), r.url), {
+      method: 'POST',
+      form: {
+        backend: 'keystone',
+        username: user.name,
+        password: user.password,
+        ...(user.project ? { project: user.project } : {}),
+        ...(user.domain ? { domain: user.domain } : {}),
+      },
+    });
+  }
+
+  const refusedGenerically = (r: Res, secret: string) => {
+    assert.equal(r.status, 401, r.body.slice(0, 300));
+    assert.match(r.body, /<p class="error" role="alert">Invalid username or password\.<\/p>/);
+    assert.doesNotMatch(r.body, /could not find|not found|keystone refused/i, 'nothing says what was wrong');
+    assert.ok(!r.body.includes(secret), 'the password is not echoed');
+  };
+
+  test('signs in with the domain typed in the form; the session is keystone:<domain id>:<name>', async () => {
+    await consoleLogin(dee, {
+      name: twinName,
+      password: otherPassword,
+      backend: 'keystone',
+      project: domainProject.name,
+      domain: domain.name,
+    });
+    const s = await session(dee);
+    assert.equal(s.status, 200, JSON.stringify(s.body));
+    assert.equal(s.body.user.name, `keystone:${domain.id}:${twinName}`);
+    assert.ok(s.body.user.groups.includes(fleetViewers.id), 'the role ID is a group');
+    assert.ok(s.body.user.groups.includes(`keystone:project:${domainProject.id}`));
+    assert.deepEqual(s.body.user.extra['keystone/user-domain-name'], [domain.name]);
+    // RBAC on the role ID, whatever the domain
+    assert.equal((await dee.request(CLUSTERS)).status, 200);
+    assert.match(
+      s.body.loginCommand,
+      new RegExp(
+        `^kaasctl auth login --server \\S+ --ca-file \\S+ --backend keystone --username ${twinName} --project ${domainProject.name} --user-domain ${domain.name}$`,
+      ),
+    );
+    const kc = parseYaml((await dee.request('/console/api/kubeconfig')).body) as {
+      users: { user: { exec: { args: string[] } } }[];
+    };
+    const args = kc.users[0]!.user.exec.args;
+    assert.equal(args[args.indexOf('--user-domain') + 1], domain.name);
+  });
+
+  test('the login command the console shows works as shown', async () => {
+    const shown = (await session(dee)).body.loginCommand as string;
+    const home = join(dir, 'dee-home');
+    const login = await runKaasctl([...shown.split(' ').slice(1), '--password-stdin'], {
+      input: otherPassword,
+      env: { KAAS_HOME: home },
+    });
+    assert.equal(login.code, 0, login.stderr);
+    assert.match(login.stdout, new RegExp(`signed in to root as keystone:${domain.id}:${twinName} `));
+    // the kubeconfig it wrote asks `kaasctl auth token` for the same user of the same domain
+    const kc = parseYaml(await readFile(join(home, 'root.kubeconfig'), 'utf8')) as {
+      users: { user: { exec: { args: string[] } } }[];
+    };
+    const args = kc.users[0]!.user.exec.args;
+    assert.equal(args[args.indexOf('--user-domain') + 1], domain.name);
+    assert.equal(args[args.indexOf('--username') + 1], twinName);
+  });
+
+  test('the same name in Default: each password opens only its own domain', async () => {
+    // Default's password with the other domain, and the other domain's password without one
+    refusedGenerically(
+      await refused({ name: twinName, password, project: domainProject.name, domain: domain.name }),
+      password,
+    );
+    refusedGenerically(
+      await refused({ name: twinName, password: otherPassword, project: project.name }),
+      otherPassword,
+    );
+    // Default's own password, domain left empty: the Default user, not the other one
+    const b = browser();
+    await consoleLogin(b, { name: twinName, password, backend: 'keystone', project: project.name });
+    assert.equal((await session(b)).body.user.name, `keystone:default:${twinName}`);
+  });
+
+  test('an unknown domain is the same generic error as a wrong password', async () => {
+    const r = await refused({
+      name: twinName,
+      password: otherPassword,
+      project: domainProject.name,
+      domain: name('nodomain'),
+    });
+    refusedGenerically(r, otherPassword);
+    assert.match(
+      r.body,
+      new RegExp(`name="domain"[^>]* value="${name('nodomain')}">`),
+      'the typed domain kept',
+    );
+    assert.ok(!srv.log().includes(otherPassword), 'the password is never logged');
   });
 });

@@ -101,6 +101,8 @@ export interface SignInUser {
   backend?: string;
   /** keystone */
   project?: string;
+  /** keystone: the user's domain name (default: the form's empty field, "Default") */
+  domain?: string;
 }
 
 /**
@@ -138,6 +140,7 @@ export async function signIn(
         username: user.name,
         password: user.password,
         ...(user.project ? { project: user.project } : {}),
+        ...(user.domain ? { domain: user.domain } : {}),
       },
     });
   }

@@ -637,6 +637,20 @@ export class KeystoneAdmin {
     return res.body;
   }
 
+  async createDomain(d: { name: string; description?: string }): Promise<NamedRef> {
+    const b = await this.#call('POST', '/domains', {
+      domain: { name: d.name, description: d.description ?? '', enabled: true },
+    });
+    return named(obj(b, 'body').domain, 'domain');
+  }
+
+  /** Keystone deletes only disabled domains: disables it first. Its users and projects go with it. */
+  async deleteDomain(id: string): Promise<void> {
+    const path = `/domains/${encodeURIComponent(id)}`;
+    await this.#call('PATCH', path, { domain: { enabled: false } });
+    await this.#call('DELETE', path);
+  }
+
   async createProject(p: { name: string; domainId?: string; description?: string }): Promise<NamedRef> {
     const b = await this.#call('POST', '/projects', {
       project: {

@@ -409,12 +409,14 @@ describe('OIDC issuer', () => {
     }
   });
 
-  test('sign-in attempts are rate limited per user name', async () => {
+  test('sign-in attempts are rate limited per user name, whatever domain is typed', async () => {
     const config = await relyingParty('console');
     const statuses: number[] = [];
     for (let i = 0; i < 11; i++) {
       const s = await startSignIn(config, CONSOLE_CB);
-      statuses.push((await submitLogin(s, 'carol', `bad-password-${i}`)).status);
+      // a different (or respelled) domain is no new bucket for the name
+      const domain: Record<string, string> = i % 2 ? { domain: i % 4 === 1 ? `domain-${i}` : 'DEFAULT' } : {};
+      statuses.push((await submitLogin(s, 'carol', `bad-password-${i}`, domain)).status);
     }
     assert.deepEqual(statuses, [...Array<number>(10).fill(401), 429]);
     const s = await startSignIn(config, CONSOLE_CB);
@@ -497,7 +499,7 @@ describe('OIDC issuer', () => {
     assert.match(form.loginPage.body, /Sign in to KaaS/);
   });
 
-  test('several backends: the form offers them, passes the project, ends the sign-in at the upstream expiry', async () => {
+  test('several backends: the form offers them, passes the project and domain, ends the sign-in at the upstream expiry', async () => {
     const fake = new FakeBackend('keystone');
     fake.addUser('dana', PASSWORD, { groups: ['role-id-1'], expiresAt: new Date(Date.now() + 3600_000) });
     const seen: Credentials[] = [];
@@ -528,6 +530,28 @@ describe('OIDC issuer', () => {
     );
     assert.match(s.loginPage.body, /<option value="keystone" selected>/);
     assert.match(s.loginPage.body, /<label for="project">/);
+    assert.match(
+      s.loginPage.body,
+      /<fieldset><legend>Keystone users<\/legend><label for="domain">Domain \(keystone\)<\/label><input id="domain" name="domain"[^>]* aria-describedby="domain-hint" value="">/,
+    );
+    assert.match(s.loginPage.body, /<p id="domain-hint" class="hint">[^<]*Default/);
+
+    // a domain goes to the backend as the user's domain; a refused one is the generic error,
+    // with the typed domain kept and the password not echoed
+    const wrongDomain = await submitLogin(s, 'nobody', 'bad-password-1', {
+      backend: 'keystone',
+      domain: ' engineering ',
+    });
+    assert.equal(wrongDomain.status, 401);
+    assert.match(wrongDomain.body, /Invalid username or password\./);
+    assert.match(wrongDomain.body, /name="domain"[^>]* value="engineering">/);
+    assert.ok(!wrongDomain.body.includes('bad-password-1'));
+    assert.deepEqual(seen.at(-1), {
+      type: 'password',
+      username: 'nobody',
+      password: 'bad-password-1',
+      userDomain: 'engineering',
+    });
 
     down = true;
     const unavailable = await submitLogin(s, 'dana', PASSWORD, { backend: 'keystone', project: 'demo' });

@@ -397,14 +397,30 @@ export async function createOidcIssuer(opts: OidcIssuerOptions): Promise<OidcIss
     const username = (form.get('username') ?? '').trim();
     const password = form.get('password') ?? '';
     const project = (form.get('project') ?? '').trim();
+    // keystone: the user's domain by name (empty: the backend's default, "Default"); the
+    // project is looked up in the same domain
+    const domain = (form.get('domain') ?? '').trim();
     const backendName = form.get('backend') ?? opts.defaultBackend;
-    const page = { uid, username, project, backend: backendName, clientName: clientName(details.params) };
+    const page = {
+      uid,
+      username,
+      project,
+      domain,
+      backend: backendName,
+      clientName: clientName(details.params),
+    };
     const backend = backends.get(backendName);
     if (!backend) return sendPage(res, 400, loginPage({ ...page, error: 'Unknown identity provider.' }));
     if (!username || !password)
       return sendPage(res, 400, loginPage({ ...page, error: 'Enter a username and a password.' }));
-    if ([username, password, project].some((v) => v.length > MAX_FIELD_LENGTH))
-      return sendPage(res, 400, loginPage({ ...page, username: '', project: '', error: INVALID_LOGIN }));
+    if ([username, password, project, domain].some((v) => v.length > MAX_FIELD_LENGTH))
+      return sendPage(
+        res,
+        400,
+        loginPage({ ...page, username: '', project: '', domain: '', error: INVALID_LOGIN }),
+      );
+    // the domain is deliberately not part of the key: a wrong domain costs the name a token like
+    // a wrong password, and respelling the domain ("default", "DEFAULT", ...) buys no new bucket
     const decision = limiter.take({
       user: `${backendName}:${username}`,
       source: req.socket.remoteAddress ?? 'unknown',
@@ -422,6 +438,7 @@ export async function createOidcIssuer(opts: OidcIssuerOptions): Promise<OidcIss
       username,
       password,
       ...(project ? { project } : {}),
+      ...(domain ? { userDomain: domain } : {}),
     };
     let result;
     try {
@@ -495,6 +512,7 @@ export async function createOidcIssuer(opts: OidcIssuerOptions): Promise<OidcIss
         uid,
         username: typeof details.params.login_hint === 'string' ? details.params.login_hint : '',
         project: '',
+        domain: '',
         backend: opts.defaultBackend,
         clientName: clientName(details.params),
       }),
@@ -653,6 +671,8 @@ const STYLE =
   'h1{font-size:1.4rem}label{display:block;margin:.8rem 0 .2rem}' +
   'input,select{width:100%;box-sizing:border-box;padding:.45rem;font:inherit}' +
   'button{margin-top:1.2rem;padding:.5rem 1rem;font:inherit}' +
+  'fieldset{margin:1rem 0 0;padding:0 .8rem .8rem;border:1px solid #bbb}legend{padding:0 .3rem}' +
+  '.hint{margin:.2rem 0 0;font-size:.85rem;color:#555}' +
   '.error{color:#a00;border:1px solid #a00;padding:.5rem}';
 
 /** no scripts, no external assets, no framing */
@@ -704,6 +724,8 @@ interface LoginPageParams {
   uid: string;
   username: string;
   project: string;
+  /** keystone user domain name as typed; '' is the default domain */
+  domain: string;
   backend: string;
   clientName: string;
   error?: string;
@@ -725,12 +747,21 @@ export function renderLoginPage(p: LoginPageParams & { action: string; backends:
             .join('')}</select>`,
         )
       : `<input type="hidden" name="backend" value="${htmlEscape(p.backends[0] ?? '')}">`;
-  const projectField = p.backends.includes('keystone')
-    ? field(
+  // keystone-only fields, always in the page (it has no script), grouped and named as such
+  const keystoneFields = p.backends.includes('keystone')
+    ? `<fieldset><legend>Keystone users</legend>` +
+      field(
+        'domain',
+        'Domain (keystone)',
+        `<input id="domain" name="domain" autocomplete="off" placeholder="Default" aria-describedby="domain-hint" value="${htmlEscape(p.domain)}">`,
+      ) +
+      `<p id="domain-hint" class="hint">Your keystone domain; leave empty for Default.</p>` +
+      field(
         'project',
         'Project (keystone)',
         `<input id="project" name="project" autocomplete="off" value="${htmlEscape(p.project)}">`,
-      )
+      ) +
+      `</fieldset>`
     : '';
   const error = p.error ? `<p class="error" role="alert">${htmlEscape(p.error)}</p>` : '';
   return page(
@@ -750,7 +781,7 @@ export function renderLoginPage(p: LoginPageParams & { action: string; backends:
         'Password',
         `<input id="password" name="password" type="password" autocomplete="current-password" required>`,
       ) +
-      projectField +
+      keystoneFields +
       `<button type="submit">Sign in</button></form></main>`,
   );
 }
