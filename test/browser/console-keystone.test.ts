@@ -1,7 +1,8 @@
 // A keystone user in the console, in Chromium: the real keystone (Debian's, or OS_CLOUD /
 // OS_AUTH_URL), a real `kaasctl server --auth-backend local,keystone`, and a person who picks
-// keystone on the issuer's page, types the keystone password and project, sees the fleet their
-// keystone role ID may read, and is told (not shown an error page) what they may not do.
+// keystone on the issuer's page, types the keystone domain (not Default), password and project,
+// sees the fleet their keystone role ID may read, and is told (not shown an error page) what they
+// may not do.
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
@@ -25,6 +26,7 @@ let browser: Browser;
 let page: Page;
 let user: NamedRef;
 let project: NamedRef;
+let domain: NamedRef;
 const cleanups: (() => Promise<unknown>)[] = [];
 
 describe('a keystone user in the console (Chromium)', { concurrency: false }, () => {
@@ -51,12 +53,13 @@ describe('a keystone user in the console (Chromium)', { concurrency: false }, ()
       ...(ks.adminScope ? { scope: ks.adminScope } : {}),
     });
     const admin = new KeystoneAdmin(client, () => token.token());
-    project = await admin.createProject({ name: `kaas-cb-project-${suffix}` });
-    cleanups.push(() => admin.deleteProject(project.id));
+    // a domain of its own: its project and user go when it is deleted
+    domain = await admin.createDomain({ name: `kaas-cb-domain-${suffix}` });
+    cleanups.push(() => admin.deleteDomain(domain.id));
+    project = await admin.createProject({ name: `kaas-cb-project-${suffix}`, domainId: domain.id });
     const viewers = await admin.createRole({ name: `kaas-cb-fleet-viewers-${suffix}` });
     cleanups.push(() => admin.deleteRole(viewers.id));
-    user = await admin.createUser({ name: `kaas-cb-kim-${suffix}`, password });
-    cleanups.push(() => admin.deleteUser(user.id));
+    user = await admin.createUser({ name: `kaas-cb-kim-${suffix}`, password, domainId: domain.id });
     await admin.assignRole({ projectId: project.id, userId: user.id, roleId: viewers.id });
 
     const dir = await mkdtemp(join(tmpdir(), 'kaas-console-ks-'));
@@ -102,16 +105,18 @@ describe('a keystone user in the console (Chromium)', { concurrency: false }, ()
     page.setDefaultTimeout(60_000);
   });
 
-  test('signs in with the keystone password and project at the issuer', async () => {
+  test('signs in with the keystone domain, password and project at the issuer', async () => {
     await page.goto(`${server.url}/console/`);
     await page.waitForURL(/\/oidc\//);
     await page.getByLabel('Identity provider').selectOption('keystone');
     await page.getByLabel(/user ?name/i).fill(user.name);
     await page.getByLabel(/password/i).fill(password);
+    await page.getByLabel('Domain (keystone)').fill(domain.name);
     await page.getByLabel(/project/i).fill(project.name);
+    await page.screenshot({ path: join(shots, 'signin-keystone-domain.png'), fullPage: true });
     await page.getByRole('button', { name: /sign in/i }).click();
     await page.waitForURL(`${server.url}/console/`);
-    assert.match((await page.getByTestId('user').textContent()) ?? '', new RegExp(`${user.name}$`));
+    assert.equal(await page.getByTestId('user').textContent(), `keystone:${domain.id}:${user.name}`);
     const stored = await page.evaluate<string>(
       'JSON.stringify({ ...localStorage }) + JSON.stringify({ ...sessionStorage })',
     );
@@ -119,7 +124,9 @@ describe('a keystone user in the console (Chromium)', { concurrency: false }, ()
     // the login command to copy signs the same keystone user in on the command line
     assert.match(
       await page.getByLabel('Login command').inputValue(),
-      new RegExp(`--backend keystone --username ${user.name} --project ${project.name}$`),
+      new RegExp(
+        `--backend keystone --username ${user.name} --project ${project.name} --user-domain ${domain.name}$`,
+      ),
     );
   });
 
