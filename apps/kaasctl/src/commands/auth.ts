@@ -203,6 +203,11 @@ Examples:
   kaasctl auth login --server https://kaas.example:6443 --ca-file ca.pem --backend keystone \\
     --username alice --project team-a --cluster demo --password-stdin < password.txt
 
+  # A keystone user of a domain other than Default (the project is looked up in the same domain
+  # unless --project-domain names another):
+  kaasctl auth login --server https://kaas.example:6443 --ca-file ca.pem --backend keystone \\
+    --user-domain engineering --username alice --project team-a --password-stdin < password.txt
+
 Exit codes: 0 ok, 2 usage, 4 server unreachable, 5 credentials refused.`,
     )
     .action(
