@@ -3,9 +3,16 @@
 // the issuer's page, the Kubernetes API through /console/k8s as that keystone user (RBAC on the
 // keystone role ID), the keystone token re-checked by the API server (a role removed in keystone
 // ends the console session), and no keystone token anywhere a browser or a log could see it.
+// Then users of another keystone domain: the sign-in page's domain field, the same name in two
+// domains, an unknown domain, the console's login command run as shown, and the SSO proxy (an
+// echo server behind the server's own proxy) seeing the domain's user.
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { createServer as createHttpServer } from 'node:http';
+import type { Server as HttpServer } from 'node:http';
+import { createServer as createNetServer } from 'node:net';
+import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
@@ -36,6 +43,9 @@ let outsider: NamedRef;
 let dir: string;
 let srv: KaasServer;
 let dispatcher: Agent;
+/** the server's SSO proxy; its route `echo` (an echo server: the headers it got) allows fleetViewers */
+let proxyUrl: string;
+let echo: HttpServer;
 const cleanup: (() => Promise<unknown>)[] = [];
 
 before(async () => {
@@ -68,9 +78,37 @@ before(async () => {
   dir = await mkdtemp(join(tmpdir(), 'kaas-console-ks-'));
   const clouds = join(dir, 'clouds.yaml');
   await writeFile(clouds, cloudsYamlFor(ks), { mode: 0o600 });
+  echo = createHttpServer((req, res) => {
+    res.writeHead(200, { 'content-type': 'application/json' });
+    res.end(JSON.stringify({ headers: req.headers }));
+  });
+  await new Promise<void>((r) => echo.listen(0, '127.0.0.1', r));
+  const proxyPort = await freePort();
+  proxyUrl = `https://127.0.0.1:${proxyPort}`;
+  const ssoConfig = join(dir, 'sso-proxy.yaml');
+  await writeFile(
+    ssoConfig,
+    [
+      'routes:',
+      '  - name: echo',
+      '    pathPrefix: /echo/',
+      `    upstream: http://127.0.0.1:${(echo.address() as AddressInfo).port}`,
+      `    allowedGroups: ["${fleetViewers.id}"]`,
+      '',
+    ].join('\n'),
+  );
   srv = await startKaasServer(
     join(dir, 'data'),
-    ['--auth-backend', 'local,keystone', '--token-cache-ttl', '1s'],
+    [
+      '--auth-backend',
+      'local,keystone',
+      '--token-cache-ttl',
+      '1s',
+      '--sso-proxy-config',
+      ssoConfig,
+      '--sso-proxy-port',
+      String(proxyPort),
+    ],
     { OS_CLIENT_CONFIG_FILE: clouds, OS_CLOUD: 'kaas-test', OS_AUTH_URL: '' },
   );
   dispatcher = new Agent({ connect: { ca: await readFile(join(dir, 'data', 'pki', 'ca.crt'), 'utf8') } });
@@ -95,6 +133,7 @@ before(async () => {
 
 after(async () => {
   await srv?.stop();
+  if (echo) await new Promise((r) => echo.close(r));
   await dispatcher?.close();
   const errors: unknown[] = [];
   for (const c of cleanup.reverse()) await c().catch((e: unknown) => errors.push(e));
@@ -103,6 +142,14 @@ after(async () => {
   if (dir) await rm(dir, { recursive: true, force: true });
   assert.deepEqual(errors, [], 'keystone objects were cleaned up');
 });
+
+async function freePort(): Promise<number> {
+  const s = createNetServer();
+  await new Promise<void>((r) => s.listen(0, '127.0.0.1', r));
+  const { port } = s.address() as AddressInfo;
+  await new Promise((r) => s.close(r));
+  return port;
+}
 
 const browser = () => new Browser(() => ({ base: srv.url, dispatcher }));
 const keystoneUser = (u: NamedRef): SignInUser => ({
@@ -255,6 +302,8 @@ describe('console with keystone users of another domain', () => {
   let domainProject: NamedRef;
   let inDomain: NamedRef;
   const dee = browser();
+  /** the Default user of the same name */
+  const twin = browser();
 
   before(async () => {
     domain = await admin.createDomain({ name: name('domain') });
@@ -353,9 +402,33 @@ describe('console with keystone users of another domain', () => {
       otherPassword,
     );
     // Default's own password, domain left empty: the Default user, not the other one
-    const b = browser();
-    await consoleLogin(b, { name: twinName, password, backend: 'keystone', project: project.name });
-    assert.equal((await session(b)).body.user.name, `keystone:default:${twinName}`);
+    await consoleLogin(twin, { name: twinName, password, backend: 'keystone', project: project.name });
+    assert.equal((await session(twin)).body.user.name, `keystone:default:${twinName}`);
+  });
+
+  // silent sign-ins (the issuer session of the console's): the issuer's page is the console's, and
+  // every typed attempt at one name costs a token of the issuer's rate limit (5 a minute)
+  test('the SSO proxy: the domain user gets through with its identity; the Default twin gets 403', async () => {
+    const { callback, typedPassword } = await signIn(dee, '/echo/', undefined, proxyUrl, '/oauth2/callback');
+    assert.equal(typedPassword, false, 'one sign-in for the console and the proxy');
+    assert.equal(callback.status, 302, callback.body);
+    const r = await dee.request(`${proxyUrl}/echo/who`, {
+      headers: { 'x-forwarded-user': `keystone:default:${twinName}` },
+    });
+    assert.equal(r.status, 200, r.body.slice(0, 300));
+    const seen = (JSON.parse(r.body) as { headers: Record<string, string> }).headers;
+    assert.equal(
+      seen['x-forwarded-user'],
+      `keystone:${domain.id}:${twinName}`,
+      'a forged header has no effect',
+    );
+    assert.ok(seen['x-forwarded-groups']?.split(',').includes(fleetViewers.id), seen['x-forwarded-groups']);
+
+    // the same name in Default has no fleetViewers role: signed in, but not let through
+    const signedIn = await signIn(twin, '/echo/', undefined, proxyUrl, '/oauth2/callback');
+    assert.equal(signedIn.typedPassword, false);
+    assert.equal(signedIn.callback.status, 302, signedIn.callback.body);
+    assert.equal((await twin.request(`${proxyUrl}/echo/who`)).status, 403);
   });
 
   test('an unknown domain is the same generic error as a wrong password', async () => {
