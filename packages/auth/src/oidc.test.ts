@@ -402,6 +402,7 @@ describe('OIDC issuer', () => {
       assert.match(r.body, /Invalid username or password\./);
       assert.ok(!r.body.includes(secret), 'password is not echoed');
       assert.match(r.body, /<label for="password">Password<\/label>/);
+      assert.doesNotMatch(r.body, /name="(domain|project)"/, 'no keystone fields without keystone');
       assert.match(r.body, new RegExp(`value="${username}"`), 'username kept');
       // the same interaction still signs in with the right password
       const ok = await submitLogin({ ...s, loginPage: r }, 'alice', PASSWORD);
