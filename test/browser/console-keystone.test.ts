@@ -117,6 +117,8 @@ describe('a keystone user in the console (Chromium)', { concurrency: false }, ()
     await page.getByRole('button', { name: /sign in/i }).click();
     await page.waitForURL(`${server.url}/console/`);
     assert.equal(await page.getByTestId('user').textContent(), `keystone:${domain.id}:${user.name}`);
+    // the user name holds the domain's id; the header names it too
+    await page.getByText(`domain ${domain.name}`, { exact: true }).waitFor();
     const stored = await page.evaluate<string>(
       'JSON.stringify({ ...localStorage }) + JSON.stringify({ ...sessionStorage })',
     );

@@ -55,6 +55,7 @@ function Header({ session }: { session: SessionInfo }) {
   const info = useServerInfo();
   const [copied, setCopied] = useState('');
   const command = session.loginCommand ?? info?.loginCommand ?? '';
+  const domain = keystoneDomain(session);
   const copy = async () => {
     if (!command) return;
     try {
@@ -88,12 +89,21 @@ function Header({ session }: { session: SessionInfo }) {
       </div>
       <div className="user">
         <span data-testid="user">{session.user.name}</span>
+        {domain ? <span className="muted">domain {domain}</span> : null}
         <button type="button" className="secondary" onClick={() => void logout()}>
           Sign out
         </button>
       </div>
     </header>
   );
+}
+
+/** A keystone user's domain by name (the user name has only its id), when it is not Default. */
+function keystoneDomain(session: SessionInfo): string | undefined {
+  if (!session.user.name.startsWith('keystone:')) return undefined;
+  const names = session.user.extra?.['keystone/user-domain-name'];
+  const name = Array.isArray(names) && typeof names[0] === 'string' ? names[0] : undefined;
+  return name && name !== 'Default' ? name : undefined;
 }
 
 function Routes() {
