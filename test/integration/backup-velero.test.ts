@@ -1,8 +1,10 @@
 // Backups of a cluster that is not on the local cloud go through Velero (docs/backups.md, "Velero").
 // Real: `kaasctl server`, `kaasctl backup ...` as a user types them, kubectl, and a Kubernetes API
-// for the "workload cluster" (a logical cluster of the same server, reached through the admin
-// kubeconfig in the Secret `prod-kubeconfig`, as an OpenStack cluster's would be) with Velero's
-// CRDs, Deployment and BackupStorageLocation rendered by the catalog and applied with kubectl.
+// for the "workload cluster" (a logical cluster of the same server, reached as an OpenStack cluster
+// KaaS deployed is: its Cluster's status.endpoint and a client certificate signed by the CA in its
+// `prod-node-bootstrap` Secret, here the server's own CA, which that logical cluster trusts; the
+// last test overrides that with the Secret `prod-kubeconfig`) with Velero's CRDs, Deployment and
+// BackupStorageLocation rendered by the catalog and applied with kubectl.
 //
 // NOT real: Velero's controller. Velero needs a container runtime, which this machine does not
 // have, so `VeleroStandIn` below plays its part: it marks the Deployment Available and the storage
@@ -16,6 +18,7 @@ import assert from 'node:assert/strict';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { parse } from 'yaml';
 import { ClusterSchema } from '@kaas/api';
 import { createCatalog, servicesNamespace } from '@kaas/catalog';
 import { WorkloadClient, parseKubeconfig, veleroNamespace, veleroPath } from '@kaas/backup';
@@ -29,6 +32,8 @@ let server: KaasServer;
 let admin: string;
 let wlKubeconfig: string;
 let wl: WorkloadClient;
+/** The management API, in-process (no kubectl run for what the user would not type). */
+let root: WorkloadClient;
 let standIn: VeleroStandIn;
 const bucket = 'kaas-default-prod-backups'; // the catalog's default for Cluster default/prod
 
@@ -247,9 +252,19 @@ before(async () => {
     (await readFile(admin, 'utf8')).replace(/server: (https:\/\/[^\s]+)/, 'server: $1/clusters/wl'),
   );
   wl = new WorkloadClient(parseKubeconfig(await readFile(wlKubeconfig, 'utf8'), 'test'), 'prod');
+  root = new WorkloadClient(parseKubeconfig(await readFile(admin, 'utf8'), 'test'), 'root');
   standIn = new VeleroStandIn(wl);
   await mgmt(['apply', '-f', '-'], clusterYaml);
-  await mgmt(['create', 'secret', 'generic', 'prod-kubeconfig', `--from-file=value=${wlKubeconfig}`]);
+  // what an OpenStack deploy leaves for the cluster: its API's address and the cluster CA (here
+  // the server's CA: the logical cluster wl trusts the client certificates it signs); no kubeconfig
+  const pki = (f: string) => readFile(join(dataDir, 'pki', f), 'base64');
+  await root.create('/api/v1/namespaces/default/secrets', {
+    apiVersion: 'v1',
+    kind: 'Secret',
+    metadata: { name: 'prod-node-bootstrap', namespace: 'default' },
+    data: { 'ca.crt': await pki('ca.crt'), 'ca.key': await pki('ca.key') },
+  });
+  await setEndpoint('prod', `${server.url}/clusters/wl`);
   await mgmt([
     'create',
     'secret',
@@ -291,6 +306,16 @@ before(async () => {
     }),
   );
 });
+
+/** Sets status.endpoint as the deploy does (again if the cluster controller's pass dropped it). */
+async function setEndpoint(name: string, endpoint: string): Promise<void> {
+  const path = `/apis/kaas.dev/v1alpha1/namespaces/default/clusters/${name}`;
+  await until(`status.endpoint of Cluster ${name}`, async () => {
+    await root.mergePatch(`${path}/status`, { status: { endpoint } });
+    await new Promise((r) => setTimeout(r, 500));
+    return (await root.get(path))?.status?.endpoint === endpoint ? true : undefined;
+  });
+}
 
 after(async () => {
   standIn?.stop();
@@ -420,6 +445,12 @@ test('backup create|list|describe through Velero: the Velero Backup as specified
   assert.equal(b.status.velero.name, 'kaas-default-nightly');
   assert.equal(b.status.velero.cluster, 'prod');
   assert.equal(b.status.velero.volumeSnapshotsCompleted, 1);
+  // no prod-kubeconfig Secret: reached through status.endpoint and the cluster CA
+  assert.equal(
+    b.status.velero.access,
+    `status.endpoint ${server.url}/clusters/wl with a client certificate from the cluster CA`,
+  );
+  assert.equal(b.status.velero.storageLocation, 'default');
   assert.deepEqual(b.status.counts, { objects: b.status.velero.itemsDone, volumes: 1, files: 0 });
   assert.match(
     b.status.conditions[0].message,
@@ -434,6 +465,16 @@ test('backup create|list|describe through Velero: the Velero Backup as specified
   assert.match(
     d.stdout,
     /Condition:\s+Ready=True Ready: Velero Backup kaas-system\/kaas-default-nightly in cluster prod Completed/,
+  );
+  // what Velero really used, not spec.storage's endpoint and credentials
+  assert.match(
+    d.stdout,
+    /Storage:\s+Velero's BackupStorageLocation kaas-system\/default in cluster prod, bucket kaas-default-prod-backups \(its own endpoint and credentials; spec\.storage's endpoint https:\/\/swift\.example\.com, prefix and Secret s3 are not used\)/,
+  );
+  assert.doesNotMatch(d.stdout, /Storage:\s+s3 /);
+  assert.match(
+    d.stdout,
+    /API access:\s+status\.endpoint https:\/\/127\.0\.0\.1:\d+\/clusters\/wl with a client certificate/,
   );
 });
 
@@ -588,4 +629,54 @@ test("a schedule's Backups get a Velero ttl from its retention: (keep + 1) x eve
   assert.equal(vb?.spec.ttl, '96h0m0s');
   const del = await k(['backup', 'schedule', 'delete', 'daily']);
   assert.equal(del.code, 0, del.stderr);
+});
+
+test('a cluster KaaS cannot reach yet: NotFound naming both ways; the Secret <cluster>-kubeconfig overrides', async () => {
+  // in-process (no kaasctl or kubectl runs: this file is slow enough)
+  const backups = '/apis/kaas.dev/v1alpha1/namespaces/default/backups';
+  const backupOf = (name: string, cluster: string) => ({
+    apiVersion: 'kaas.dev/v1alpha1',
+    kind: 'Backup',
+    metadata: { name, namespace: 'default' },
+    spec: {
+      cluster,
+      includedNamespaces: ['shop'],
+      storage: { s3: { endpoint: 'https://swift.example.com', bucket, credentialsRef: { name: 's3' } } },
+    },
+  });
+  const finished = (name: string) =>
+    until(`Backup ${name} to finish`, async () => {
+      const b = await root.get(`${backups}/${name}`);
+      return ['Completed', 'Failed'].includes(b?.status?.phase) ? b! : undefined;
+    });
+
+  // a Cluster with no endpoint yet (not deployed) and no Secret
+  await root.create('/apis/kaas.dev/v1alpha1/namespaces/default/clusters', {
+    ...(parse(clusterYaml) as Obj),
+    metadata: { name: 'fresh', namespace: 'default' },
+  });
+  await root.create(backups, backupOf('early', 'fresh'));
+  const early = await finished('early');
+  assert.equal(early.status.phase, 'Failed');
+  assert.equal(early.status.conditions[0].reason, 'NotFound');
+  assert.match(early.status.error, /Cluster default\/fresh: it has no status\.endpoint yet/);
+  assert.match(early.status.error, /no Secret default\/fresh-kubeconfig \(key value\) overrides that/);
+  assert.match(
+    early.status.error,
+    /kubectl create secret generic fresh-kubeconfig --from-file=value=admin\.conf/,
+  );
+
+  // the override: prod's admin kubeconfig in prod-kubeconfig wins over the cluster CA
+  await root.create('/api/v1/namespaces/default/secrets', {
+    apiVersion: 'v1',
+    kind: 'Secret',
+    metadata: { name: 'prod-kubeconfig', namespace: 'default' },
+    data: { value: Buffer.from(await readFile(wlKubeconfig, 'utf8')).toString('base64') },
+  });
+  await root.create(backups, backupOf('via-secret', 'prod'));
+  const b = await finished('via-secret');
+  assert.equal(b.status.phase, 'Completed', JSON.stringify(b.status));
+  assert.equal(b.status.velero.access, 'Secret default/prod-kubeconfig (override)');
+  assert.equal(b.status.velero.name, 'kaas-default-via-secret');
+  assert.ok(await wl.get(veleroPath('kaas-system', 'backups', 'kaas-default-via-secret')));
 });

@@ -75,6 +75,20 @@ const count = z.int().min(0);
 export const VeleroStatusSchema = z
   .strictObject({
     cluster: z.string().max(63).describe('The workload cluster the object lives in.'),
+    access: z
+      .string()
+      .max(1024)
+      .optional()
+      .describe(
+        "How KaaS reached the cluster's API: status.endpoint with a client certificate from the cluster CA, or the Secret <cluster>-kubeconfig (override).",
+      ),
+    storageLocation: z
+      .string()
+      .max(253)
+      .optional()
+      .describe(
+        "Velero's BackupStorageLocation the backup went to (Backup); spec.storage's endpoint, prefix and credentials are not used.",
+      ),
     namespace: z.string().max(63).describe("Velero's namespace there."),
     name: z.string().max(253).describe('Name of the velero.io/v1 object.'),
     phase: z.string().max(64).optional().describe("Velero's status.phase as last seen."),

@@ -28,7 +28,9 @@ import {
   veleroRestorePass,
   type VeleroPassContext,
 } from './veleroRun.ts';
-import { WorkloadClient, kubeconfigSecretKey, kubeconfigSecretName, parseKubeconfig } from './workload.ts';
+import type { WorkloadApiSource } from '@kaas/clusters';
+import type { WorkloadClient } from './workload.ts';
+import { secretValue, workloadAccess } from './workloadAccess.ts';
 
 export const backupFinalizer = 'kaas.dev/backup-storage';
 export const scheduleLabel = 'kaas.dev/backup-schedule';
@@ -45,9 +47,11 @@ export interface BackupControllerOptions {
   /** How often a run Velero does in a workload cluster is looked at (default 2 s). */
   veleroPollMs?: number;
   /**
-   * The Kubernetes API of a non-local Cluster. Default: the admin kubeconfig in the Secret
-   * `<cluster>-kubeconfig` (key `value`) of the Cluster's namespace.
+   * How a non-local Cluster's own API is reached when no Secret `<cluster>-kubeconfig` overrides
+   * it (kaasctl server: status.endpoint and a client certificate from the cluster CA it keeps).
    */
+  workloadApi?: WorkloadApiSource;
+  /** Replaces the whole lookup (workloadAccess.ts) of a non-local Cluster's API. */
   workloadClient?: (namespace: string, cluster: string) => Promise<WorkloadClient>;
 }
 
@@ -64,12 +68,7 @@ function condition(status: 'True' | 'False', reason: string, message: string, ge
   };
 }
 
-function decodeSecret(secret: KObject, key: string): string | undefined {
-  const d = (secret as Obj).data?.[key];
-  if (typeof d === 'string') return Buffer.from(d, 'base64').toString('utf8');
-  const s = (secret as Obj).stringData?.[key];
-  return typeof s === 'string' ? s : undefined;
-}
+const decodeSecret = (secret: KObject, key: string) => secretValue(secret as Obj, key);
 
 export function addBackupControllers(o: BackupControllerOptions): { running: () => number } {
   const { manager } = o;
@@ -120,21 +119,15 @@ export function addBackupControllers(o: BackupControllerOptions): { running: () 
     });
   }
 
-  /** The admin kubeconfig of a non-local cluster, from its Secret (Cluster API's convention). */
-  async function workloadFromSecret(namespace: string, cluster: string): Promise<WorkloadClient> {
-    const name = kubeconfigSecretName(cluster);
-    const secret = await client
-      .get({ cluster: 'root', apiVersion: 'v1', kind: 'Secret', namespace, name })
-      .catch(ignoreNotFound);
-    const text = secret ? decodeSecret(secret, kubeconfigSecretKey) : undefined;
-    if (!text)
-      throw new BackupError(
-        'NotFound',
-        `the admin kubeconfig of Cluster ${namespace}/${cluster} is not in Secret ${namespace}/${name} (key ${kubeconfigSecretKey}): KaaS does not fetch the admin credentials of OpenStack and EKS clusters yet, so create it: \`kubectl create secret generic ${name} --from-file=${kubeconfigSecretKey}=admin.conf\``,
-      );
-    return new WorkloadClient(parseKubeconfig(text, `Secret ${namespace}/${name}`), cluster);
-  }
-  const workload = o.workloadClient ?? workloadFromSecret;
+  const workload =
+    o.workloadClient ??
+    workloadAccess({
+      get: async (kind, namespace, name) =>
+        (await client
+          .get({ cluster: 'root', apiVersion: kind === 'Secret' ? 'v1' : apiVersion, kind, namespace, name })
+          .catch(ignoreNotFound)) as Obj | undefined,
+      ...(o.workloadApi ? { workloadApi: o.workloadApi } : {}),
+    });
 
   /** The Cluster's provider type, or undefined when it does not exist. */
   async function providerOf(namespace: string, name: string): Promise<string | undefined> {

@@ -51,3 +51,5 @@ export {
   kubeconfigSecretKey,
   veleroPath,
 } from './workload.ts';
+export { workloadAccess } from './workloadAccess.ts';
+export type { WorkloadAccessOptions } from './workloadAccess.ts';

@@ -85,6 +85,7 @@ test('renderVeleroRestore names the Velero Backup, restores volumes, maps namesp
 
 const vb = (status: object) => ({
   metadata: { name: 'kaas-team-a-nightly', namespace: 'kaas-system' },
+  spec: { storageLocation: 'default' },
   status,
 });
 
@@ -143,6 +144,16 @@ test("mapVeleroPhase: each of Velero's phases to ours, with its counts and messa
   const p = mapVeleroPhase('Backup', 'prod', vb({ phase: 'PartiallyFailed', errors: 3, warnings: 1 }));
   assert.equal(p.velero.errors, 3);
   assert.equal(p.velero.warnings, 1);
+  // where it went (Velero's location, not spec.storage) and how KaaS reached the cluster
+  assert.equal(p.velero.storageLocation, 'default');
+  assert.equal(p.velero.access, undefined);
+  const via = mapVeleroPhase(
+    'Backup',
+    'prod',
+    vb({ phase: 'Completed' }),
+    'Secret team-a/prod-kubeconfig (override)',
+  );
+  assert.equal(via.velero.access, 'Secret team-a/prod-kubeconfig (override)');
   const r = mapVeleroPhase(
     'Restore',
     'prod',

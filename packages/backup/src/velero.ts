@@ -146,10 +146,17 @@ export interface MappedPhase {
 const num = (v: unknown) => (typeof v === 'number' && Number.isInteger(v) && v >= 0 ? v : undefined);
 
 /** Velero's status, in the shape of our status.velero. */
-export function veleroStatusBlock(kind: 'Backup' | 'Restore', cluster: string, obj: Obj): Obj {
+export function veleroStatusBlock(
+  kind: 'Backup' | 'Restore',
+  cluster: string,
+  obj: Obj,
+  access?: string,
+): Obj {
   const s = obj.status ?? {};
   const block: Obj = {
     cluster,
+    access,
+    storageLocation: kind === 'Backup' ? obj.spec?.storageLocation : undefined,
     namespace: obj.metadata.namespace,
     name: obj.metadata.name,
     phase: s.phase,
@@ -170,8 +177,13 @@ export function veleroStatusBlock(kind: 'Backup' | 'Restore', cluster: string, o
 }
 
 /** Decide: what Velero's object says about our Backup or Restore. Pure. */
-export function mapVeleroPhase(kind: 'Backup' | 'Restore', cluster: string, obj: Obj): MappedPhase {
-  const velero = veleroStatusBlock(kind, cluster, obj);
+export function mapVeleroPhase(
+  kind: 'Backup' | 'Restore',
+  cluster: string,
+  obj: Obj,
+  access?: string,
+): MappedPhase {
+  const velero = veleroStatusBlock(kind, cluster, obj, access);
   const where = `Velero ${kind} ${obj.metadata.namespace}/${obj.metadata.name} in cluster ${cluster}`;
   const phase: string = obj.status?.phase ?? 'New';
   const tally = `${velero.errors ?? 0} errors, ${velero.warnings ?? 0} warnings`;

@@ -83,7 +83,7 @@ export async function veleroBackupPass(
       const obj = renderVeleroBackup(b, opts);
       const started = new Date().toISOString();
       const made = await createOrAdopt(c, 'backups', obj, 'kaas.dev/backup-uid');
-      const m = mapVeleroPhase('Backup', cluster, made);
+      const m = mapVeleroPhase('Backup', cluster, made, c.access);
       await ctx.patchStatus({
         phase: 'InProgress',
         startedAt: started,
@@ -144,7 +144,7 @@ async function mirror(
     );
     return {};
   }
-  const m = mapVeleroPhase(kind, c.cluster, obj);
+  const m = mapVeleroPhase(kind, c.cluster, obj, c.access);
   if (m.phase === 'InProgress') {
     const changed = JSON.stringify(m.velero) !== JSON.stringify(ref);
     if (changed)
@@ -249,7 +249,7 @@ export async function veleroRestorePass(
         mapping ? { namespaceMapping: mapping } : {},
       );
       const made = await createOrAdopt(c, 'restores', obj, 'kaas.dev/restore-uid');
-      const m = mapVeleroPhase('Restore', target, made);
+      const m = mapVeleroPhase('Restore', target, made, c.access);
       await ctx.patchStatus({
         phase: 'InProgress',
         startedAt: new Date().toISOString(),

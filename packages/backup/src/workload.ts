@@ -1,7 +1,8 @@
-// The Kubernetes API of a workload cluster KaaS does not host (OpenStack, EKS), reached with the
-// cluster's admin kubeconfig: a small JSON client over node:https (CA, client certificate or bearer
-// token from the kubeconfig's data fields), enough for the Velero driving path. Errors are coded as
-// BackupErrors: unreachable -> CloudUnavailable, 401/403 -> AuthFailed, 404 -> undefined from get.
+// The Kubernetes API of a workload cluster KaaS does not host (OpenStack, EKS), reached with a
+// client certificate from the cluster CA or the admin kubeconfig of a Secret (workloadAccess.ts):
+// a small JSON client over node:https (CA, client certificate or bearer token), enough for the
+// Velero driving path. Errors are coded as BackupErrors: unreachable -> CloudUnavailable,
+// 401/403 -> AuthFailed, 404 -> undefined from get.
 import { request } from 'node:https';
 import { request as httpRequest } from 'node:http';
 import { parse } from 'yaml';
@@ -63,12 +64,15 @@ export class WorkloadClient {
   readonly #c: WorkloadConnection;
   /** The cluster's name, for messages. */
   readonly cluster: string;
+  /** How the connection was obtained (workloadAccess.ts), for status and messages. */
+  readonly access: string | undefined;
   readonly #timeoutMs: number;
 
-  constructor(c: WorkloadConnection, cluster: string, timeoutMs = 30_000) {
+  constructor(c: WorkloadConnection, cluster: string, o: { timeoutMs?: number; access?: string } = {}) {
     this.#c = c;
     this.cluster = cluster;
-    this.#timeoutMs = timeoutMs;
+    this.#timeoutMs = o.timeoutMs ?? 30_000;
+    this.access = o.access;
   }
 
   get server(): string {
@@ -124,7 +128,7 @@ export class WorkloadClient {
           const err = new BackupError(
             reason,
             reason === 'AuthFailed'
-              ? `${msg}: the admin kubeconfig of cluster ${this.cluster} was rejected; fix its Secret`
+              ? `${msg}: the cluster rejected KaaS's credentials (${this.access ?? 'its admin kubeconfig'}): fix them`
               : msg,
           );
           (err as { status?: number }).status = code;

@@ -130,12 +130,30 @@ function printBackups(items: Obj[], format: string): void {
   ]);
 }
 
+/**
+ * Where a Backup's data went. Velero (status.velero) writes to its own BackupStorageLocation with
+ * its own credentials; of spec.storage only the bucket is used (checked to be that location's).
+ */
+function storageLines(b: Obj): string[] {
+  const s3 = b.spec.storage.s3;
+  const v = b.status?.velero;
+  if (!v)
+    return [
+      `Storage:     s3 ${s3.endpoint} bucket ${s3.bucket} prefix ${s3.prefix ?? 'kaas'} (credentials: Secret ${s3.credentialsRef.name})`,
+    ];
+  return [
+    `Storage:     Velero's BackupStorageLocation ${v.namespace}/${v.storageLocation ?? 'default'} in cluster ${v.cluster}, bucket ${s3.bucket} (its own endpoint and credentials; spec.storage's endpoint ${s3.endpoint}, prefix and Secret ${s3.credentialsRef.name} are not used)`,
+    `Velero:      Backup ${v.namespace}/${v.name}: ${v.phase ?? 'New'}${v.expiration ? ` (expires ${v.expiration})` : ''}`,
+    ...(v.access ? [`API access:  ${v.access}`] : []),
+  ];
+}
+
 function describe(b: Obj): void {
   const s = b.status ?? {};
   const lines = [
     `Name:        ${b.metadata.namespace}/${b.metadata.name}`,
     `Cluster:     ${b.spec.cluster} (namespaces: ${b.spec.includedNamespaces.join(', ')})`,
-    `Storage:     s3 ${b.spec.storage.s3.endpoint} bucket ${b.spec.storage.s3.bucket} prefix ${b.spec.storage.s3.prefix ?? 'kaas'} (credentials: Secret ${b.spec.storage.s3.credentialsRef.name})`,
+    ...storageLines(b),
     `Phase:       ${s.phase ?? 'New'}`,
     `Started:     ${s.startedAt ?? ''}`,
     `Completed:   ${s.completedAt ?? ''}`,

@@ -15,9 +15,8 @@ import type { InProcessClient } from '@kaas/controllers';
 import { OpenStack } from '@kaas/openstack';
 import { OpenStackProvider } from '@kaas/openstack/provider';
 import type { WorkloadApiSource } from '@kaas/clusters';
-import { issueCertificate } from '@kaas/apiserver';
-import { isNotFound } from '@kaas/controllers';
-import { ccmCredentials, clusterBootstrapSource, nodeBootstrapSecretName } from './nodeBootstrap.ts';
+import { ccmCredentials, clusterBootstrapSource } from './nodeBootstrap.ts';
+import { workloadApiSource } from './workloadApi.ts';
 import { refreshBootstrapToken, workloadTokenRegistrar } from './bootstrapToken.ts';
 import { deleteCcmCredentials } from './ccmCredential.ts';
 
@@ -136,46 +135,5 @@ export function openStackProviders(o: OpenStackProvidersOptions): OpenStackProvi
     },
     close: () => os.close(),
     source: ccm === undefined ? source : `${source} (nodes' CCM: cloud ${o.ccmCloudName})`,
-  };
-}
-
-/**
- * The cluster's own API as KaaS reaches it for the in-cluster part of a destroy: `status.endpoint`
- * (the API load balancer's address) with a short-lived client certificate in `system:masters`
- * signed by the cluster CA kept in `<cluster>-node-bootstrap`. No endpoint or no Secret: undefined
- * (the reconciler says so and the sweep does the work).
- */
-export function workloadApiSource(client: Pick<InProcessClient, 'get'>): WorkloadApiSource {
-  return async (cluster, status) => {
-    if (!status.endpoint) return undefined;
-    const ref = {
-      cluster: 'root',
-      apiVersion: 'v1',
-      kind: 'Secret',
-      namespace: cluster.metadata.namespace ?? 'default',
-      name: nodeBootstrapSecretName(cluster),
-    };
-    const secret = await client.get(ref).catch((e: unknown) => {
-      if (isNotFound(e)) return undefined;
-      throw e;
-    });
-    const data = (secret?.data ?? {}) as Record<string, string>;
-    if (!data['ca.crt'] || !data['ca.key']) return undefined;
-    const ca = {
-      certPem: Buffer.from(data['ca.crt'], 'base64').toString('utf8'),
-      keyPem: Buffer.from(data['ca.key'], 'base64').toString('utf8'),
-    };
-    const admin = await issueCertificate(ca, {
-      commonName: 'kaas:destroy',
-      organizations: ['system:masters'],
-      usage: 'client',
-      validDays: 1,
-    });
-    return {
-      url: status.endpoint,
-      caPem: ca.certPem,
-      clientCertPem: admin.certPem,
-      clientKeyPem: admin.keyPem,
-    };
   };
 }

@@ -279,9 +279,17 @@ export async function runServer(flags: ServerFlags, signal?: AbortSignal): Promi
       clusterUid: (name) => (live.has(name) ? uidByName.get(name) : undefined),
     }),
   });
-  // Backup, Restore and BackupSchedule (docs/backups.md): local clusters archived to S3 storage
+  // Backup, Restore and BackupSchedule (docs/backups.md): local clusters archived to S3 storage,
+  // the others through their Velero, reached like the destroy reaches them (no Secret needed)
   const { addBackupControllers } = await import('@kaas/backup');
-  addBackupControllers({ manager, server, dataDir, log });
+  const { workloadApiSource } = await import('./workloadApi.ts');
+  addBackupControllers({
+    manager,
+    server,
+    dataDir,
+    log,
+    workloadApi: workloadApiSource(manager.client, 'kaas:backup'),
+  });
   await manager.start();
   console.log(`KaaS API server listening on ${url} (storage: ${flags.storage})`);
   console.log(`admin kubeconfig: ${kubeconfigPath}`);

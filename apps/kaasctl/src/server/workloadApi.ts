@@ -1,0 +1,52 @@
+// How kaasctl server reaches the Kubernetes API of a cluster it deployed on OpenStack, with no
+// step of the user's: the API load balancer's address (status.endpoint) and a short-lived client
+// certificate in `system:masters` signed by the cluster CA kept in `<cluster>-node-bootstrap`
+// (nodeBootstrap.ts). The cluster reconciler uses it before a destroy, the bootstrap token refresh
+// in upkeep, and the backup controllers for Velero (docs/backups.md).
+import type { WorkloadApiSource } from '@kaas/clusters';
+import { issueCertificate } from '@kaas/apiserver';
+import { isNotFound, type InProcessClient } from '@kaas/controllers';
+import { nodeBootstrapSecretName } from './nodeBootstrap.ts';
+
+/**
+ * The cluster's own API: `status.endpoint` with a client certificate (one day, `commonName` so
+ * the cluster's audit log tells the callers apart) in `system:masters`, signed by the cluster CA.
+ * No endpoint or no CA in the Secret: undefined (each caller says so in its own terms).
+ */
+export function workloadApiSource(
+  client: Pick<InProcessClient, 'get'>,
+  commonName = 'kaas:destroy',
+): WorkloadApiSource {
+  return async (cluster, status) => {
+    if (!status.endpoint) return undefined;
+    const ref = {
+      cluster: 'root',
+      apiVersion: 'v1',
+      kind: 'Secret',
+      namespace: cluster.metadata.namespace ?? 'default',
+      name: nodeBootstrapSecretName(cluster),
+    };
+    const secret = await client.get(ref).catch((e: unknown) => {
+      if (isNotFound(e)) return undefined;
+      throw e;
+    });
+    const data = (secret?.data ?? {}) as Record<string, string>;
+    if (!data['ca.crt'] || !data['ca.key']) return undefined;
+    const ca = {
+      certPem: Buffer.from(data['ca.crt'], 'base64').toString('utf8'),
+      keyPem: Buffer.from(data['ca.key'], 'base64').toString('utf8'),
+    };
+    const admin = await issueCertificate(ca, {
+      commonName,
+      organizations: ['system:masters'],
+      usage: 'client',
+      validDays: 1,
+    });
+    return {
+      url: status.endpoint,
+      caPem: ca.certPem,
+      clientCertPem: admin.certPem,
+      clientKeyPem: admin.keyPem,
+    };
+  };
+}
