@@ -35,6 +35,16 @@ export function serverCommand(): Command {
     )
     .option('--console-session-ttl <duration>', 'how long a console sign-in lasts (default 8h)')
     .option(
+      '--oidc-client <file>',
+      "register a relying party that runs elsewhere (a standalone kaasctl sso-proxy) with this server's OIDC issuer: the YAML `kaasctl sso-proxy --print-client` prints, with its clientSecret(File); repeatable",
+      (v: string, prev: string[] = []) => [...prev, v],
+    )
+    .option(
+      '--oidc-backchannel-ca <file>',
+      "a PEM bundle of CAs the issuer trusts when it POSTs back-channel logout tokens to relying parties (beside this server's own CA, enough for the in-process console and SSO proxy); repeatable",
+      (v: string, prev: string[] = []) => [...prev, v],
+    )
+    .option(
       '--openstack-cloud <name>',
       "build openstack Clusters in this clouds.yaml cloud: the operator's own project (users' credentials are never used)",
     )
@@ -63,6 +73,11 @@ Examples:
   # The console at https://127.0.0.1:6443/console/ and the SSO proxy for the managed UIs beside it:
   kaasctl server --sso-proxy-config sso-proxy.yaml --sso-proxy-port 4180
 
+  # A standalone SSO proxy (its own host and TLS certificate) as a client of this server's issuer,
+  # with single logout: the issuer calls its /oauth2/backchannel_logout, trusting proxy-ca.crt:
+  kaasctl sso-proxy --config sso-proxy.yaml --print-client > sso-client.yaml   # then set clientSecret
+  kaasctl server --oidc-client sso-client.yaml --oidc-backchannel-ca proxy-ca.crt
+
   # Users sign in with keystone; holders of a keystone role ID administer the management API.
   # The service credentials that validate tokens come from clouds.yaml (OS_CLOUD) or OS_* variables:
   OS_CLOUD=mycloud kaasctl server --auth-backend keystone --admin-role-id 9fe2ff9ee4384b1894a90878d3e92bab
@@ -85,6 +100,8 @@ Environment:
         ssoProxyConfig?: string;
         ssoProxyPort?: string;
         consoleSessionTtl?: string;
+        oidcClient?: string[];
+        oidcBackchannelCa?: string[];
         openstackCloud?: string;
         openstackCcmCloud?: string;
         kaasUrl?: string;

@@ -25,6 +25,7 @@ import {
   reviewToken,
   watchRevocations,
 } from '@kaas/auth';
+import { backchannelHint } from './oidc-relying-parties.ts';
 
 export type AuthBackendName = 'local' | 'keystone';
 
@@ -173,7 +174,8 @@ export async function setupAuth(kv: KVStore, flags: AuthFlags, log?: Log): Promi
         // sessions, grants, codes and refresh tokens in the store: a restart signs nobody out
         adapter: oidcState.factory(),
         cookieKeys: [await cookieKey(kv)],
-        ...(log ? { log } : {}),
+        // a failed call-back names the flag that fixes the usual cause (an untrusted certificate)
+        ...(log ? { log: (level, msg, fields) => log(level, msg, backchannelHint(msg, fields)) } : {}),
       });
       // the webhook a kube-apiserver calls (--authentication-token-webhook-config-file pointing at
       // https://KAAS/clusters/NAME/apis/authentication.k8s.io/v1/tokenreviews): the URL's cluster

@@ -129,6 +129,12 @@ export function setupConsole(o: ConsoleSetupOptions): ConsoleSetup {
         proxyInfo = { url: proxy.publicUrl, routes: ssoRouteUrls(config, proxy.publicUrl) };
       }
       o.oidcClients.push(console_.oidcClient(url));
+      const ids = o.oidcClients.map((c) => c.clientId);
+      const dup = ids.find((id, i) => ids.indexOf(id) !== i);
+      if (dup !== undefined)
+        throw new Error(
+          `--oidc-client: clientId ${JSON.stringify(dup)} is taken by this server's own console or SSO proxy; choose another`,
+        );
       console_.attach(server, url, () => o.auth.oidc());
     },
     summary(url) {

@@ -8,6 +8,7 @@ import type { AuthBackendName } from './auth.ts';
 import { defaultAdminRole, setupAuth } from './auth.ts';
 import type { OidcClient } from '@kaas/auth';
 import { setupConsole } from './console-setup.ts';
+import { loadBackchannelCas, loadOidcClientFiles } from './oidc-relying-parties.ts';
 
 export interface ServerFlags {
   dataDir: string;
@@ -31,6 +32,10 @@ export interface ServerFlags {
   ssoProxyPort?: string;
   /** how long a console sign-in lasts (default 8h) */
   consoleSessionTtl?: string;
+  /** relying parties elsewhere (a standalone sso-proxy): their registrations, YAML (repeatable) */
+  oidcClient?: string[];
+  /** CA bundles the issuer trusts when it calls relying parties back (repeatable) */
+  oidcBackchannelCa?: string[];
 }
 
 const backendNames: readonly AuthBackendName[] = ['local', 'keystone'];
@@ -80,7 +85,12 @@ export async function runServer(flags: ServerFlags, signal?: AbortSignal): Promi
   let cacheTtlSeconds: number | undefined;
   let consoleSessionTtlS: number | undefined;
   let ssoProxyPort: number | undefined;
+  let backchannelCas = '';
+  // the console's and the SSO proxy's registrations are added once their URLs are known
+  const oidcClients: OidcClient[] = [];
   try {
+    backchannelCas = await loadBackchannelCas(flags.oidcBackchannelCa ?? []);
+    oidcClients.push(...(await loadOidcClientFiles(flags.oidcClient ?? [])));
     consoleSessionTtlS = flags.consoleSessionTtl
       ? parseDuration(flags.consoleSessionTtl, '--console-session-ttl')
       : undefined;
@@ -113,8 +123,6 @@ export async function runServer(flags: ServerFlags, signal?: AbortSignal): Promi
   const log = (level: 'info' | 'warn' | 'error', msg: string, fields?: Record<string, unknown>) =>
     console.error(JSON.stringify({ level, msg, ...fields }));
   let auth;
-  // the console's and the SSO proxy's registrations, added once their URLs are known
-  const oidcClients: OidcClient[] = [];
   try {
     auth = await setupAuth(
       kv,
@@ -125,7 +133,8 @@ export async function runServer(flags: ServerFlags, signal?: AbortSignal): Promi
         ...(tokenTtlSeconds ? { tokenTtlSeconds } : {}),
         ...(cacheTtlSeconds ? { cacheTtlMs: cacheTtlSeconds * 1000 } : {}),
         oidcClients,
-        oidcCaPem: pki.ca.certPem,
+        // its own CA (the in-process console and proxy) plus the operator's, for relying parties elsewhere
+        oidcCaPem: backchannelCas ? `${pki.ca.certPem.trimEnd()}\n${backchannelCas}\n` : pki.ca.certPem,
       },
       log,
     );
