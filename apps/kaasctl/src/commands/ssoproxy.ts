@@ -96,8 +96,9 @@ Examples:
   # Validate a configuration: every problem with file:line:column, exit code 3 when invalid
   kaasctl sso-proxy --config sso-proxy.yaml --check
 
-  # What to register at the issuer (kaasctl server's OIDC clients) for this proxy
-  kaasctl sso-proxy --config sso-proxy.yaml --print-client
+  # What to register at the issuer for this proxy; with kaasctl server: fill in clientSecret, then
+  # kaasctl server --oidc-client sso-client.yaml --oidc-backchannel-ca <the CA of this proxy's TLS cert>
+  kaasctl sso-proxy --config sso-proxy.yaml --print-client > sso-client.yaml
 
   # Run it; secrets from the environment instead of the file
   KAAS_SSO_PROXY_CLIENT_SECRET=... KAAS_SSO_PROXY_COOKIE_SECRETS="$(openssl rand -base64 48)" \\
