@@ -114,6 +114,27 @@ for (const b of backends) {
       assert.equal(await restarted.get('s-new'), undefined);
     });
 
+    // SQLite only: on etcd the watch delivers first
+    if (!b.shared)
+      test('with no watch event (a second SQLite connection sees none), the periodic re-read brings a revocation in', async () => {
+        const { kv, reopen } = await b.open();
+        const other = await reopen();
+        cleanups.push(
+          () => other.close(),
+          () => kv.close(),
+        );
+        const a = new KvSessionStore(kv);
+        const c = new KvSessionStore(other, { resyncMs: 300 });
+        await a.start();
+        await c.start();
+        cleanups.push(
+          async () => a.close(),
+          async () => c.close(),
+        );
+        await a.revoke('sid:resync', Date.now() + 60_000);
+        await waitFor('the re-read to bring the revocation in', () => c.isRevoked('sid:resync'), 5_000);
+      });
+
     test('a second instance on the same store sees a revocation through its watch, without a read', async (t) => {
       const { kv, reopen } = await b.open();
       const other = b.shared ? await reopen() : kv;
