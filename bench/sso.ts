@@ -289,6 +289,9 @@ function delay() return math.random(0, ${2 * delayMs}) end
     const median = (xs: number[]) => [...xs].sort((x, y) => x - y)[Math.floor(xs.length / 2)]!;
     /** rounds interleaved, so that a burst of load from elsewhere hits every target alike */
     const paced = async (label: string, script: string, rounds: number, headline: boolean) => {
+      // a paced warm-up of each target, not counted: the first paced round after the flat-out
+      // warm-up was the slowest for the proxy in every run (a mark-compact of what flat out grew)
+      for (const t of targets) await wrk(t.url, script, { connections: CONNECTIONS, seconds: 5 });
       const lat = new Map<string, (WrkResult & { cpuUs: number })[]>();
       for (let round = 0; round < rounds; round++)
         for (const t of targets) {
