@@ -8,26 +8,17 @@ import assert from 'node:assert/strict';
 import { spawn, spawnSync, execFile } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
 import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
-import { createServer } from 'node:net';
-import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import type { Page, Route } from 'playwright-core';
 import { runKaasctl, startKaasServer, type KaasServer } from '../support/kaasctl.ts';
 import { ensureConsoleBuilt, launchChromium, repoRoot, type Browser } from './chromium.ts';
+import { freePort } from '../support/ports.ts';
 
 const shots = join(repoRoot, '.test-output/screenshots');
 const prometheusBin = spawnSync('sh', ['-c', 'command -v prometheus'], { encoding: 'utf8' }).stdout.trim();
 const waitMs = 120_000;
-
-async function freePort(): Promise<number> {
-  const s = createServer();
-  await new Promise<void>((r) => s.listen(0, '127.0.0.1', r));
-  const { port } = s.address() as AddressInfo;
-  await new Promise((r) => s.close(r));
-  return port;
-}
 
 async function until<T>(what: string, check: () => Promise<T | undefined>, timeoutMs = waitMs): Promise<T> {
   const end = Date.now() + timeoutMs;

@@ -8,7 +8,6 @@ import type { ChildProcess } from 'node:child_process';
 import { readFile, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { createServer as createHttpServer } from 'node:http';
 import type { Server as HttpServer } from 'node:http';
-import { createServer as createNetServer } from 'node:net';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -19,6 +18,7 @@ import { Browser, signIn as signInAt } from '../support/browser-client.ts';
 import type { Cookie, SignInUser } from '../support/browser-client.ts';
 import type { KaasServer } from '../support/kaasctl.ts';
 import { runKaasctl, startKaasServer } from '../support/kaasctl.ts';
+import { freePort } from '../support/ports.ts';
 
 const ADMIN_PASSWORD = 'console-admin-password-1';
 const BOB_PASSWORD = 'console-bob-password-12';
@@ -30,14 +30,6 @@ const cleanups: (() => Promise<unknown>)[] = [];
 after(async () => {
   for (const undo of cleanups.reverse()) await undo().catch((e: unknown) => console.error('cleanup:', e));
 });
-
-async function freePort(): Promise<number> {
-  const s = createNetServer();
-  await new Promise<void>((r) => s.listen(0, '127.0.0.1', r));
-  const { port } = s.address() as AddressInfo;
-  await new Promise((r) => s.close(r));
-  return port;
-}
 
 async function waitFor(what: string, check: () => Promise<boolean>, timeoutMs = 60_000): Promise<void> {
   const end = Date.now() + timeoutMs;

@@ -11,7 +11,6 @@ import { randomBytes } from 'node:crypto';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { createServer as createHttpServer } from 'node:http';
 import type { Server as HttpServer } from 'node:http';
-import { createServer as createNetServer } from 'node:net';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -27,6 +26,7 @@ import type { KaasServer } from '../support/kaasctl.ts';
 import { runKaasctl, startKaasServer } from '../support/kaasctl.ts';
 import type { KeystoneForTests } from '../support/keystone.ts';
 import { cloudsYamlFor, keystoneForTests } from '../support/keystone.ts';
+import { freePort } from '../support/ports.ts';
 
 const suffix = randomBytes(4).toString('hex');
 const name = (what: string) => `kaas-ct-${what}-${suffix}`;
@@ -142,14 +142,6 @@ after(async () => {
   if (dir) await rm(dir, { recursive: true, force: true });
   assert.deepEqual(errors, [], 'keystone objects were cleaned up');
 });
-
-async function freePort(): Promise<number> {
-  const s = createNetServer();
-  await new Promise<void>((r) => s.listen(0, '127.0.0.1', r));
-  const { port } = s.address() as AddressInfo;
-  await new Promise((r) => s.close(r));
-  return port;
-}
 
 const browser = () => new Browser(() => ({ base: srv.url, dispatcher }));
 const keystoneUser = (u: NamedRef): SignInUser => ({

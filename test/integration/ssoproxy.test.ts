@@ -11,7 +11,6 @@ import { createServer as createHttpServer } from 'node:http';
 import type { Server as HttpServer } from 'node:http';
 import { createServer as createHttpsServer, request as httpsRequest } from 'node:https';
 import type { Server as HttpsServer } from 'node:https';
-import { createServer as createNetServer } from 'node:net';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -26,6 +25,7 @@ import { MemorySessionStore, ssoProxyOidcClient, startSsoProxy } from '@kaas/sso
 import type { SsoProxy, SsoProxyConfigInput } from '@kaas/ssoproxy';
 import { Agent, fetch as undiciFetch } from 'undici';
 import { kaasctlBin } from '../support/kaasctl.ts';
+import { freePort } from '../support/ports.ts';
 
 const PASSWORD = 'correct horse battery';
 const CLIENT_SECRET = `proxy-${randomBytes(24).toString('base64url')}`;
@@ -55,14 +55,6 @@ interface Env {
 let env: Env;
 /** undone in reverse by after(), also when before() fails half-way */
 const cleanups: (() => Promise<unknown>)[] = [];
-
-async function freePort(): Promise<number> {
-  const s = createNetServer();
-  await new Promise<void>((r) => s.listen(0, '127.0.0.1', r));
-  const { port } = s.address() as AddressInfo;
-  await new Promise((r) => s.close(r));
-  return port;
-}
 
 async function waitFor(what: string, check: () => Promise<boolean>, timeoutMs = 30_000): Promise<void> {
   const end = Date.now() + timeoutMs;
