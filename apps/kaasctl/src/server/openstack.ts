@@ -110,6 +110,8 @@ export function openStackProviders(o: OpenStackProvidersOptions): OpenStackProvi
     ccm,
     ...(ccmPerCluster ? { ccmPerCluster } : {}),
   });
+  // one source for the destroy and the token refresh, so they share its certificates
+  const workloadApi = workloadApiSource(o.client);
   return {
     // one session (one token) for every cluster: they all live in the operator's project
     openstack: (cluster) =>
@@ -118,9 +120,9 @@ export function openStackProviders(o: OpenStackProvidersOptions): OpenStackProvi
         bootstrapCheck: () =>
           serverFlagProblems({ kaasUrl: o.kaasUrl, kaasUrlFromFlag: o.kaasUrlFromFlag ?? false }),
       }),
-    workloadApi: workloadApiSource(o.client),
+    workloadApi,
     upkeep: async (cluster, status) => {
-      const api = await workloadApiSource(o.client)(cluster, status);
+      const api = await workloadApi(cluster, status);
       if (api === undefined) return {};
       const r = await refreshBootstrapToken({
         client: o.client,

@@ -53,6 +53,8 @@ test('status.endpoint + a system:masters certificate from the cluster CA; undefi
   assert.match(cert.subject, /O=system:masters/);
   assert.ok(cert.checkIssued(new X509Certificate(caCrt!)));
   assert.ok(Date.parse(cert.validTo) - Date.now() <= 25 * 3600_000, `valid until ${cert.validTo}`);
+  // the next pass reuses it instead of making a key pair and a signature again
+  assert.equal((await source(cluster, { endpoint }))?.clientCertPem, api.clientCertPem);
 
   // the backup controllers' lookup with this source: no Secret <cluster>-kubeconfig needed, and
   // the certificate is accepted by the cluster's API with full rights (it creates a namespace)
