@@ -37,7 +37,10 @@ EOF2
 cinder_setup() { cinder-manage --config-file /etc/cinder/cinder.conf db sync; }
 
 launch_cinder() {
-  uwsgi_launch cinder-api $PORT_CINDER /usr/bin/cinder-wsgi
+  # one-thread processes, as nova-api and octavia-api (eventlet code on several native threads
+  # of one process can hang them all: docs/openstack.md, "eventlet and uwsgi threads")
+  UWSGI_ROUTER=1 UWSGI_PROCESSES=${CINDER_API_PROCESSES:-2} UWSGI_THREADS=1 \
+    uwsgi_launch cinder-api $PORT_CINDER /usr/bin/cinder-wsgi
   launch cinder-scheduler cinder-scheduler --config-file /etc/cinder/cinder.conf
   launch cinder-volume env PYTHONPATH="$PYLIB" "$OS_DIR/bin/cinder-volume" --config-file /etc/cinder/cinder.conf
 }

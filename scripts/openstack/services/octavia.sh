@@ -1,7 +1,8 @@
 # octavia (Debian bookworm's octavia-api/-worker, Zed) with noop amphora/compute drivers; API under
-# uwsgi on 127.0.0.1:9876. Sourced by services.sh. pylib/lab_octavia_net.py is the noop network
-# driver except that the VIP is a real neutron port (floating IPs can go on it). Load balancers
-# reach provisioning_status ACTIVE; operating_status stays OFFLINE (no amphora heartbeats).
+# uwsgi on 127.0.0.1:9876, one-thread processes behind uwsgi's HTTP router. Sourced by
+# services.sh. pylib/lab_octavia_net.py is the noop network driver except that the VIP is a real
+# neutron port (floating IPs can go on it). Load balancers reach provisioning_status ACTIVE;
+# operating_status stays OFFLINE (no amphora heartbeats).
 
 octavia_packages() { echo "octavia-api octavia-worker"; }
 octavia_databases() { echo "octavia:octavia"; }
@@ -65,7 +66,12 @@ EOF2
 octavia_setup() { octavia-db-manage --config-file /etc/octavia/octavia.conf upgrade head; }
 
 launch_octavia() {
-  uwsgi_launch octavia-api $PORT_OCTAVIA /usr/bin/octavia-wsgi "pythonpath = $PYLIB"
+  # one-thread processes behind uwsgi's HTTP router, as nova-api (nova.sh): octavia's API runs
+  # eventlet code too, and with 4 threads in one process a CI run on 2026-12-07 logged
+  # "greenlet.error: cannot switch to a different thread" on the first authenticated requests,
+  # after which no request was ever answered (docs/openstack.md, "eventlet and uwsgi threads")
+  UWSGI_ROUTER=1 UWSGI_PROCESSES=${OCTAVIA_API_PROCESSES:-2} UWSGI_THREADS=1 \
+    uwsgi_launch octavia-api $PORT_OCTAVIA /usr/bin/octavia-wsgi "pythonpath = $PYLIB"
   launch octavia-worker env PYTHONPATH="$PYLIB" octavia-worker --config-file /etc/octavia/octavia.conf
 }
 wait_octavia() { wait_http "http://$HOST_IP:$PORT_OCTAVIA/" 180 && wait_rpc_queue octavia_prov 180; }

@@ -19,6 +19,10 @@ EOF2
 
 placement_setup() { placement-manage --config-file /etc/placement/placement.conf db sync; }
 
-launch_placement() { uwsgi_launch placement $PORT_PLACEMENT /usr/bin/placement-api; }
+# one-thread processes, as nova-api and octavia-api (docs/openstack.md, "eventlet and uwsgi threads")
+launch_placement() {
+  UWSGI_ROUTER=1 UWSGI_PROCESSES=${PLACEMENT_PROCESSES:-2} UWSGI_THREADS=1 \
+    uwsgi_launch placement $PORT_PLACEMENT /usr/bin/placement-api
+}
 wait_placement() { wait_http "http://$HOST_IP:$PORT_PLACEMENT/" 120; }
 placement_procs() { echo "placement"; }
