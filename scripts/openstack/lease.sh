@@ -31,14 +31,13 @@ LEASES="$STATE_DIR/leases"
 STARTED="$STATE_DIR/started-by-tests"
 mkdir -p "$LEASES"
 
-# field 22 of /proc/PID/stat: start time, so that a reused pid does not keep a lease alive
-proc_start() { awk '{print $22}' "/proc/$1/stat" 2> /dev/null || true; }
 prune() {
   local f p
   for f in "$LEASES"/*; do
     [ -e "$f" ] || continue
     p=$(basename "$f")
-    [ -n "$(proc_start "$p")" ] && [ "$(proc_start "$p")" = "$(cat "$f")" ] || rm -f "$f"
+    # the start time (lib.sh proc_start_of): a reused pid does not keep a lease alive
+    [ -n "$(proc_start_of "$p")" ] && [ "$(proc_start_of "$p")" = "$(cat "$f")" ] || rm -f "$f"
   done
 }
 
@@ -76,7 +75,7 @@ if [ "$ACTION" = acquire ]; then
     echo "lease.sh: could not install or start $SERVICES; logs in $LOG_DIR" >&2
     exit 1
   fi
-  proc_start "$PID" > "$LEASES/$PID"
+  proc_start_of "$PID" > "$LEASES/$PID"
   echo "$STATE_DIR/clouds.yaml"
 else
   rm -f "$LEASES/$PID"

@@ -133,7 +133,22 @@ EOF
 
 db_url() { echo "mysql+pymysql://$1:$DB_PASSWORD@$HOST_IP/$2?charset=utf8"; }
 
-pid_alive() { [ -f "$PID_DIR/$1.pid" ] && kill -0 "$(cat "$PID_DIR/$1.pid")" 2>/dev/null; }
+# A pid file outlives its process when the machine's processes are ended without stop.sh (a
+# session or CI run that stops): the pid can then belong to an unrelated process, which must be
+# neither taken for the service nor signalled. So each NAME.pid has a NAME.start beside it, the
+# process's start time (field 22 of /proc/PID/stat), and a pid only counts when both agree.
+proc_start_of() { awk '{print $22}' "/proc/$1/stat" 2> /dev/null || true; }
+record_pid() {
+  echo "$2" > "$PID_DIR/$1.pid"
+  proc_start_of "$2" > "$PID_DIR/$1.start"
+}
+pid_alive() {
+  local pid start
+  [ -f "$PID_DIR/$1.pid" ] && [ -f "$PID_DIR/$1.start" ] || return 1
+  pid=$(cat "$PID_DIR/$1.pid")
+  start=$(proc_start_of "$pid")
+  [ -n "$start" ] && [ "$start" = "$(cat "$PID_DIR/$1.start")" ]
+}
 
 # wait_http URL [seconds]: until URL answers at all (any HTTP status)
 wait_http() {

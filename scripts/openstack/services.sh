@@ -14,7 +14,7 @@ launch() {
     return 0
   fi
   setsid nohup "$@" >> "$LOG_DIR/$name.log" 2>&1 < /dev/null &
-  echo $! > "$PID_DIR/$name.pid"
+  record_pid "$name" $!
   log "started $name (pid $!)"
 }
 
@@ -61,7 +61,8 @@ stop_one() {
   local name=$1 pidf="$PID_DIR/$1.pid" pid i
   [ -f "$pidf" ] || return 0
   pid=$(cat "$pidf")
-  if kill -0 "$pid" 2> /dev/null; then
+  # a stale pid file (pid_alive): the pid may be another process's now; only the files go
+  if pid_alive "$name"; then
     kill -TERM "$pid" 2> /dev/null || true
     for i in $(seq 1 75); do
       kill -0 "$pid" 2> /dev/null || break
@@ -73,7 +74,7 @@ stop_one() {
     fi
     log "stopped $name (pid $pid)"
   fi
-  rm -f "$pidf"
+  rm -f "$pidf" "$PID_DIR/$name.start"
 }
 
 # ---------------------------------------------------------------- infrastructure
@@ -124,7 +125,7 @@ start_rabbitmq() {
   # epmd is spawned by the Erlang VM; its pid is recorded so that stop.sh ends it too
   local epid
   epid=$(ps -eo pid=,comm= | awk '$2=="epmd"{print $1; exit}')
-  [ -z "$epid" ] || echo "$epid" > "$PID_DIR/epmd.pid"
+  [ -z "$epid" ] || record_pid epmd "$epid"
 }
 
 # wait_rpc_queue QUEUE [seconds]: until an oslo.messaging server consumes QUEUE
