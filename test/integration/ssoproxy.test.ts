@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { createServer as createHttpServer } from 'node:http';
 import type { Server as HttpServer } from 'node:http';
 import { createServer as createHttpsServer, request as httpsRequest } from 'node:https';
@@ -787,5 +787,99 @@ describe('sso-proxy', () => {
       await exited;
     }
     assert.equal(child.exitCode, 0, err);
+  });
+
+  test('`kaasctl sso-proxy` with session.storePath: sessions and sign-outs outlive a restart (in memory they do not)', async () => {
+    const base = `https://127.0.0.1:${env.cliPort}`;
+    const config = async (name: string, session: string[]): Promise<string> => {
+      const f = join(env.dir, `sso-proxy-${name}.yaml`);
+      await writeFile(
+        f,
+        `${await readFile(env.cliConfig, 'utf8')}session:\n${session.map((l) => `  ${l}\n`).join('')}`,
+      );
+      return f;
+    };
+    const run = async (file: string) => {
+      const child = spawn(kaasctlBin, ['sso-proxy', '--config', file], { stdio: ['ignore', 'pipe', 'pipe'] });
+      let out = '';
+      let err = '';
+      child.stdout.on('data', (d: Buffer) => (out += d.toString()));
+      child.stderr.on('data', (d: Buffer) => (err += d.toString()));
+      const stop = async (): Promise<void> => {
+        if (child.exitCode !== null || child.signalCode !== null) return;
+        const exited = new Promise((r) => child.once('exit', r));
+        child.kill('SIGTERM');
+        await exited;
+        assert.equal(child.exitCode, 0, err);
+      };
+      await waitFor('kaasctl sso-proxy', async () => out.includes('listening on'), 90_000).catch(
+        async (e) => {
+          await stop().catch(() => undefined);
+          throw new Error(`${(e as Error).message}\n${out}\n${err}`);
+        },
+      );
+      return { out, stop };
+    };
+    /** runs `fn` against a proxy started from `file`, then stops it */
+    const withProxy = async <T>(file: string, fn: (out: string) => Promise<T>): Promise<T> => {
+      const p = await run(file);
+      try {
+        return await fn(p.out);
+      } finally {
+        await p.stop();
+      }
+    };
+    type Cookie = NonNullable<ReturnType<Browser['cookie']>>;
+    /** a browser that has only `cookie` (each request may clear it from its jar, so one per check) */
+    const status = async (cookie: Cookie): Promise<number> => {
+      const replay = new Browser();
+      replay.cookies = [cookie];
+      return (await replay.request(`${base}/cli`)).status;
+    };
+    /** signs `b` out; its cookie from before */
+    const signOut = async (b: Browser): Promise<Cookie> => {
+      const old = b.cookie('_kaas_sso')!;
+      const out = await b.request(`${base}/oauth2/sign_out`, { method: 'POST', headers: { origin: base } });
+      assert.equal(out.status, 303);
+      assert.equal(await status(old), 302, 'the old cookie is dead at once');
+      return old;
+    };
+
+    // server-side sessions in the file: a restart keeps the sign-in, and then its sign-out
+    const server = await config('server', ['storage: server', 'storePath: sso-sessions.db']);
+    const b = new Browser();
+    await withProxy(server, async (out) => {
+      assert.match(out, new RegExp(`sessions: ${env.dir}/sso-sessions\\.db \\(kept across restarts\\)`));
+      await signIn(b, '/cli', 'bob', base);
+    });
+    const old = await withProxy(server, async () => {
+      assert.equal(
+        echoed(await b.request(`${base}/cli`)).headers['x-forwarded-user'],
+        'local:bob',
+        'still signed in',
+      );
+      return signOut(b);
+    });
+    await withProxy(server, async () => assert.equal(await status(old), 302, 'still signed out'));
+
+    // sessions in the cookie: the sign-out (a revocation) is what must be kept
+    const afterRestart = async (file: string): Promise<{ signedIn: number; signedOut: number }> => {
+      const [stays, leaves] = [new Browser(), new Browser()];
+      const [kept, gone] = await withProxy(file, async () => {
+        await signIn(stays, '/cli', 'bob', base);
+        await signIn(leaves, '/cli', 'bob', base);
+        return [stays.cookie('_kaas_sso')!, await signOut(leaves)];
+      });
+      return withProxy(file, async () => ({ signedIn: await status(kept), signedOut: await status(gone) }));
+    };
+    assert.deepEqual(
+      await afterRestart(await config('cookie-stored', ['storage: cookie', 'storePath: sso-sessions.db'])),
+      { signedIn: 200, signedOut: 302 },
+    );
+    assert.deepEqual(
+      await afterRestart(await config('cookie-memory', ['storage: cookie'])),
+      { signedIn: 200, signedOut: 200 },
+      'in memory, a restart forgets the sign-out: why storePath exists',
+    );
   });
 });

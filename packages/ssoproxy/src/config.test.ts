@@ -46,6 +46,15 @@ describe('config', () => {
     assert.equal(c.cookie.name, '_kaas_sso');
     assert.equal(c.cookie.secure, true);
     assert.deepEqual(c.session, { storage: 'auto', maxCookieBytes: 4096 });
+    // session.storePath (kaasctl sso-proxy alone): relative to the file, like the *File fields
+    const stored = await parseSsoProxyConfigYaml(
+      `${GOOD}session:\n  storePath: state/sso.db\n`,
+      '/etc/kaas/sso.yaml',
+      {
+        readText,
+      },
+    );
+    assert.equal(stored.session.storePath, '/etc/kaas/state/sso.db');
     assert.equal(c.routes[0]!.passAccessToken, false);
     assert.equal(c.routes[1]!.pathPrefix, '/');
   });

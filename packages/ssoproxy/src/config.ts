@@ -98,6 +98,12 @@ export const ssoProxyConfigSchema = z.strictObject({
       /** auto: in the cookie while it fits in maxCookieBytes, else server-side */
       storage: z.enum(['auto', 'cookie', 'server']).default('auto'),
       maxCookieBytes: z.number().int().min(512).max(4096).default(4096),
+      /**
+       * `kaasctl sso-proxy` alone: a SQLite file for server-side sessions and sign-outs, so that
+       * a restart keeps them (relative to the config file). Without it they live in memory.
+       * Under `kaasctl server` they are in the server's store and this is refused.
+       */
+      storePath: z.string().min(1, 'must be a file path').optional(),
     })
     .default({ storage: 'auto', maxCookieBytes: 4096 }),
   routes: z.array(routeSchema).min(1, 'must have at least one route'),
@@ -254,6 +260,9 @@ export async function parseSsoProxyConfigYaml(
   const problems: string[] = [];
   const obj = raw as Record<string, unknown>;
   applyOverrides(obj, o.overrides);
+  const session = obj.session as Record<string, unknown> | undefined;
+  if (session && typeof session === 'object' && typeof session.storePath === 'string' && session.storePath)
+    session.storePath = resolve(base, session.storePath);
   const fileRefs: {
     path: PropertyKey[];
     parent: Record<string, unknown>;

@@ -4,6 +4,8 @@ import { Command } from 'commander';
 import { stringify } from 'yaml';
 import { ConfigError, loadSsoProxyConfig, ssoProxyOidcClient, startSsoProxy } from '@kaas/ssoproxy';
 import type { ConfigOverrides } from '@kaas/ssoproxy';
+import { SqliteStore } from '@kaas/apiserver';
+import { KvSessionStore } from '../server/sso-session-store.ts';
 
 interface Flags {
   config: string;
@@ -60,9 +62,28 @@ export async function runSsoProxy(flags: Flags, signal?: AbortSignal): Promise<n
   }
   const log = (level: 'info' | 'warn' | 'error', msg: string, fields?: Record<string, unknown>) =>
     console.error(JSON.stringify({ level, msg, ...fields }));
-  const proxy = await startSsoProxy(config, { log });
+  // session.storePath: sessions and sign-outs in a SQLite file of the proxy's own, kept across
+  // restarts (the same store kaasctl server gives its proxy); otherwise in memory
+  let kv: SqliteStore | undefined;
+  let sessions: KvSessionStore | undefined;
+  if (config.session.storePath) {
+    try {
+      kv = SqliteStore.open(config.session.storePath);
+    } catch (e) {
+      console.error(
+        `error: session.storePath ${config.session.storePath}: ${(e as Error).message} (a writable file path, or remove the setting to keep sessions in memory)`,
+      );
+      return 1;
+    }
+    sessions = new KvSessionStore(kv, { log });
+    await sessions.start();
+  }
+  const proxy = await startSsoProxy(config, { log, ...(sessions ? { store: sessions } : {}) });
   console.log(`KaaS SSO proxy listening on ${proxy.url} (public URL ${proxy.publicUrl})`);
   console.log(`issuer: ${config.oidc.issuer}, client: ${config.oidc.clientId}`);
+  console.log(
+    `sessions: ${config.session.storePath ? `${config.session.storePath} (kept across restarts)` : 'in memory (set session.storePath to keep them across restarts)'}`,
+  );
   for (const r of config.routes)
     console.log(
       `  route ${r.name}: ${r.host ?? '*'}${r.pathPrefix} -> ${r.upstream} (groups: ${r.allowedGroups.join(', ')})`,
@@ -75,6 +96,8 @@ export async function runSsoProxy(flags: Flags, signal?: AbortSignal): Promise<n
   });
   console.log('shutting down');
   await proxy.close();
+  sessions?.close();
+  await kv?.close();
   return 0;
 }
 
@@ -120,6 +143,8 @@ A minimal sso-proxy.yaml:
       pathPrefix: /prometheus/
       upstream: http://127.0.0.1:9090
       allowedGroups: [ROLE_ID]       # '*' = any signed-in user
+  session:
+    storePath: sso-sessions.db       # sessions and sign-outs survive a restart (default: memory)
 
 Environment:
   KAAS_SSO_PROXY_CLIENT_SECRET    overrides oidc.clientSecret(File)

@@ -85,6 +85,16 @@ test('an invalid file is a ConfigError naming the file and the line', async () =
   });
 });
 
+test('session.storePath is refused: under kaasctl server the sessions live in the server’s store', async () => {
+  const f = await file(
+    'session:\n  storePath: sso.db\nroutes:\n  - name: prom\n    upstream: http://127.0.0.1:9090\n    allowedGroups: [ops]\n',
+  );
+  await assert.rejects(
+    loadInServerSsoProxyConfig(f, defaults),
+    /session\.storePath is for `kaasctl sso-proxy` on its own.*remove it/,
+  );
+});
+
 test('safeReturn keeps same-origin /console/ paths and nothing else', () => {
   const cases: [string | null, string][] = [
     ['/console/clusters/demo?tab=nodes#x', '/console/clusters/demo?tab=nodes#x'],

@@ -65,6 +65,10 @@ export async function loadInServerSsoProxyConfig(
   const text = await readFile(file, 'utf8');
   const doc = parseDocument(text);
   const has = (...path: string[]) => doc.hasIn(path);
+  if (has('session', 'storePath'))
+    throw new Error(
+      `${file}: session.storePath is for \`kaasctl sso-proxy\` on its own; under kaasctl server the sessions live in the server's store: remove it`,
+    );
   if (!doc.errors.length && doc.contents) {
     if (!has('oidc', 'issuer')) doc.setIn(['oidc', 'issuer'], o.issuer);
     if (!has('oidc', 'caFile') && !has('oidc', 'caPem')) doc.setIn(['oidc', 'caPem'], o.caPem);
