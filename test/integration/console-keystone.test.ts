@@ -290,6 +290,7 @@ describe('console with keystone users', () => {
 describe('console with keystone users of another domain', () => {
   const otherPassword = `pw-${randomBytes(12).toString('base64url')}`;
   const twinName = name('dee');
+  const crossName = name('cross');
   let domain: NamedRef;
   let domainProject: NamedRef;
   let inDomain: NamedRef;
@@ -309,6 +310,9 @@ describe('console with keystone users of another domain', () => {
     const twin = await admin.createUser({ name: twinName, password });
     cleanup.push(() => admin.deleteUser(twin.id));
     await admin.assignRole({ projectId: project.id, userId: twin.id, roleId: member.id });
+    // a user of the domain who works in the Default project (a name of its own: rate-limit bucket)
+    const cross = await admin.createUser({ name: crossName, password: otherPassword, domainId: domain.id });
+    await admin.assignRole({ projectId: project.id, userId: cross.id, roleId: member.id });
   });
 
   /** One sign-in form post that is expected to fail: its answer. */
@@ -381,6 +385,49 @@ describe('console with keystone users of another domain', () => {
     const args = kc.users[0]!.user.exec.args;
     assert.equal(args[args.indexOf('--user-domain') + 1], domain.name);
     assert.equal(args[args.indexOf('--username') + 1], twinName);
+  });
+
+  test("a project in another domain than the user's: the Project domain field, and --project-domain in the login command", async () => {
+    // left empty, the project is looked up in the user's domain, where there is none of that name
+    refusedGenerically(
+      await refused({ name: crossName, password: otherPassword, project: project.name, domain: domain.name }),
+      otherPassword,
+    );
+    const b = browser();
+    await consoleLogin(b, {
+      name: crossName,
+      password: otherPassword,
+      backend: 'keystone',
+      project: project.name,
+      domain: domain.name,
+      projectDomain: 'Default',
+    });
+    const s = await session(b);
+    assert.equal(s.status, 200, JSON.stringify(s.body));
+    assert.equal(s.body.user.name, `keystone:${domain.id}:${crossName}`);
+    assert.ok(s.body.user.groups.includes(`keystone:project:${project.id}`));
+    assert.deepEqual(s.body.user.extra['keystone/project-domain-name'], ['Default']);
+    const shown = s.body.loginCommand as string;
+    assert.match(
+      shown,
+      new RegExp(`--project ${project.name} --user-domain ${domain.name} --project-domain Default$`),
+    );
+    // as shown, it signs the same user into the same project
+    const home = join(dir, 'cross-home');
+    const login = await runKaasctl([...shown.split(' ').slice(1), '--password-stdin'], {
+      input: otherPassword,
+      env: { KAAS_HOME: home },
+    });
+    assert.equal(login.code, 0, login.stderr);
+    assert.match(login.stdout, new RegExp(`signed in to root as keystone:${domain.id}:${crossName} `));
+    for (const kc of [
+      (await b.request('/console/api/kubeconfig')).body,
+      await readFile(join(home, 'root.kubeconfig'), 'utf8'),
+    ]) {
+      const args = (parseYaml(kc) as { users: { user: { exec: { args: string[] } } }[] }).users[0]!.user.exec
+        .args;
+      assert.equal(args[args.indexOf('--project-domain') + 1], 'Default', kc);
+    }
   });
 
   test('the same name in Default: each password opens only its own domain', async () => {

@@ -103,6 +103,8 @@ export interface SignInUser {
   project?: string;
   /** keystone: the user's domain name (default: the form's empty field, "Default") */
   domain?: string;
+  /** keystone: the project's domain name when it is not the user's */
+  projectDomain?: string;
 }
 
 /**
@@ -141,6 +143,7 @@ export async function signIn(
         password: user.password,
         ...(user.project ? { project: user.project } : {}),
         ...(user.domain ? { domain: user.domain } : {}),
+        ...(user.projectDomain ? { project_domain: user.projectDomain } : {}),
       },
     });
   }

@@ -178,6 +178,7 @@ export function identityFromKeystoneToken(t: KeystoneToken): Identity {
     'keystone/project-id': [t.project.id],
     'keystone/project-name': [t.project.name],
     'keystone/project-domain-id': [t.project.domain.id],
+    'keystone/project-domain-name': [t.project.domain.name],
     'keystone/user-domain-id': [t.user.domain.id],
     'keystone/user-domain-name': [t.user.domain.name],
   };

@@ -400,12 +400,15 @@ export async function createOidcIssuer(opts: OidcIssuerOptions): Promise<OidcIss
     // keystone: the user's domain by name (empty: the backend's default, "Default"); the
     // project is looked up in the same domain
     const domain = (form.get('domain') ?? '').trim();
+    // the project's domain when it is not the user's (empty: the user's)
+    const projectDomain = (form.get('project_domain') ?? '').trim();
     const backendName = form.get('backend') ?? opts.defaultBackend;
     const page = {
       uid,
       username,
       project,
       domain,
+      projectDomain,
       backend: backendName,
       clientName: clientName(details.params),
     };
@@ -413,11 +416,18 @@ export async function createOidcIssuer(opts: OidcIssuerOptions): Promise<OidcIss
     if (!backend) return sendPage(res, 400, loginPage({ ...page, error: 'Unknown identity provider.' }));
     if (!username || !password)
       return sendPage(res, 400, loginPage({ ...page, error: 'Enter a username and a password.' }));
-    if ([username, password, project, domain].some((v) => v.length > MAX_FIELD_LENGTH))
+    if ([username, password, project, domain, projectDomain].some((v) => v.length > MAX_FIELD_LENGTH))
       return sendPage(
         res,
         400,
-        loginPage({ ...page, username: '', project: '', domain: '', error: INVALID_LOGIN }),
+        loginPage({
+          ...page,
+          username: '',
+          project: '',
+          domain: '',
+          projectDomain: '',
+          error: INVALID_LOGIN,
+        }),
       );
     // the domain is deliberately not part of the key: a wrong domain costs the name a token like
     // a wrong password, and respelling the domain ("default", "DEFAULT", ...) buys no new bucket
@@ -439,6 +449,7 @@ export async function createOidcIssuer(opts: OidcIssuerOptions): Promise<OidcIss
       password,
       ...(project ? { project } : {}),
       ...(domain ? { userDomain: domain } : {}),
+      ...(project && projectDomain ? { projectDomain } : {}),
     };
     let result;
     try {
@@ -513,6 +524,7 @@ export async function createOidcIssuer(opts: OidcIssuerOptions): Promise<OidcIss
         username: typeof details.params.login_hint === 'string' ? details.params.login_hint : '',
         project: '',
         domain: '',
+        projectDomain: '',
         backend: opts.defaultBackend,
         clientName: clientName(details.params),
       }),
@@ -726,6 +738,8 @@ interface LoginPageParams {
   project: string;
   /** keystone user domain name as typed; '' is the default domain */
   domain: string;
+  /** keystone project domain name as typed; '' is the user's domain */
+  projectDomain: string;
   backend: string;
   clientName: string;
   error?: string;
@@ -761,6 +775,12 @@ export function renderLoginPage(p: LoginPageParams & { action: string; backends:
         'Project (keystone)',
         `<input id="project" name="project" autocomplete="off" value="${htmlEscape(p.project)}">`,
       ) +
+      field(
+        'project_domain',
+        'Project domain (keystone)',
+        `<input id="project_domain" name="project_domain" autocomplete="off" aria-describedby="project-domain-hint" value="${htmlEscape(p.projectDomain)}">`,
+      ) +
+      `<p id="project-domain-hint" class="hint">Only when the project is in another domain than yours.</p>` +
       `</fieldset>`
     : '';
   const error = p.error ? `<p class="error" role="alert">${htmlEscape(p.error)}</p>` : '';

@@ -388,6 +388,7 @@ export function createConsole(o: ConsoleOptions): Console {
         `--username ${shellWord(c.username)}`,
         ...(c.project ? [`--project ${shellWord(c.project)}`] : []),
         ...(c.userDomain ? [`--user-domain ${shellWord(c.userDomain)}`] : []),
+        ...(c.projectDomain ? [`--project-domain ${shellWord(c.projectDomain)}`] : []),
       ].join(' '),
     });
   }
@@ -529,17 +530,24 @@ export function execCredentials(u: ConsoleUser): {
   backend: string;
   project?: string;
   userDomain?: string;
+  projectDomain?: string;
 } {
   if (u.backend !== 'keystone') return { username: u.name.replace(/^local:/, ''), backend: u.backend };
   // keystone:<user domain id>:<name>; the name may itself hold colons
   const name = u.name.split(':').slice(2).join(':');
   const project = u.extra['keystone/project-name']?.[0];
   const domain = u.extra['keystone/user-domain-name']?.[0];
+  // the project's domain only when it is not the user's (kaasctl's default)
+  const projectDomain = u.extra['keystone/project-domain-name']?.[0];
+  const projectDomainId = u.extra['keystone/project-domain-id']?.[0];
   return {
     username: name,
     backend: 'keystone',
     ...(project ? { project } : {}),
     ...(domain && domain !== 'Default' ? { userDomain: domain } : {}),
+    ...(projectDomain && projectDomainId !== u.extra['keystone/user-domain-id']?.[0]
+      ? { projectDomain }
+      : {}),
   };
 }
 
