@@ -111,8 +111,8 @@ describe('a keystone user in the console (Chromium)', { concurrency: false }, ()
     await page.getByLabel('Identity provider').selectOption('keystone');
     await page.getByLabel(/user ?name/i).fill(user.name);
     await page.getByLabel(/password/i).fill(password);
-    await page.getByLabel('Domain (keystone)').fill(domain.name);
-    await page.getByLabel(/project/i).fill(project.name);
+    await page.getByLabel('Domain (keystone)', { exact: true }).fill(domain.name);
+    await page.getByLabel('Project (keystone)', { exact: true }).fill(project.name);
     await page.screenshot({ path: join(shots, 'signin-keystone-domain.png'), fullPage: true });
     await page.getByRole('button', { name: /sign in/i }).click();
     await page.waitForURL(`${server.url}/console/`);
