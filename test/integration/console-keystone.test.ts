@@ -333,6 +333,20 @@ describe('console with keystone users of another domain', () => {
     });
   }
 
+  /** The `kaasctl auth token` arguments of a kubeconfig's user. */
+  const execArgsOf = (kubeconfig: string): string[] =>
+    (parseYaml(kubeconfig) as { users: { user: { exec: { args: string[] } } }[] }).users[0]!.user.exec.args;
+
+  /** Runs the console's login command as shown, with the password on stdin, in a home of its own. */
+  const loginAsShown = async (shown: string, pw: string, home: string) => {
+    const login = await runKaasctl([...shown.split(' ').slice(1), '--password-stdin'], {
+      input: pw,
+      env: { KAAS_HOME: home },
+    });
+    assert.equal(login.code, 0, login.stderr);
+    return { stdout: login.stdout, kubeconfig: await readFile(join(home, 'root.kubeconfig'), 'utf8') };
+  };
+
   const refusedGenerically = (r: Res, secret: string) => {
     assert.equal(r.status, 401, r.body.slice(0, 300));
     assert.match(r.body, /<p class="error" role="alert">Invalid username or password\.<\/p>/);
@@ -362,27 +376,16 @@ describe('console with keystone users of another domain', () => {
         `^kaasctl auth login --server \\S+ --ca-file \\S+ --backend keystone --username ${twinName} --project ${domainProject.name} --user-domain ${domain.name}$`,
       ),
     );
-    const kc = parseYaml((await dee.request('/console/api/kubeconfig')).body) as {
-      users: { user: { exec: { args: string[] } } }[];
-    };
-    const args = kc.users[0]!.user.exec.args;
+    const args = execArgsOf((await dee.request('/console/api/kubeconfig')).body);
     assert.equal(args[args.indexOf('--user-domain') + 1], domain.name);
   });
 
   test('the login command the console shows works as shown', async () => {
     const shown = (await session(dee)).body.loginCommand as string;
-    const home = join(dir, 'dee-home');
-    const login = await runKaasctl([...shown.split(' ').slice(1), '--password-stdin'], {
-      input: otherPassword,
-      env: { KAAS_HOME: home },
-    });
-    assert.equal(login.code, 0, login.stderr);
+    const login = await loginAsShown(shown, otherPassword, join(dir, 'dee-home'));
     assert.match(login.stdout, new RegExp(`signed in to root as keystone:${domain.id}:${twinName} `));
     // the kubeconfig it wrote asks `kaasctl auth token` for the same user of the same domain
-    const kc = parseYaml(await readFile(join(home, 'root.kubeconfig'), 'utf8')) as {
-      users: { user: { exec: { args: string[] } } }[];
-    };
-    const args = kc.users[0]!.user.exec.args;
+    const args = execArgsOf(login.kubeconfig);
     assert.equal(args[args.indexOf('--user-domain') + 1], domain.name);
     assert.equal(args[args.indexOf('--username') + 1], twinName);
   });
@@ -413,19 +416,10 @@ describe('console with keystone users of another domain', () => {
       new RegExp(`--project ${project.name} --user-domain ${domain.name} --project-domain Default$`),
     );
     // as shown, it signs the same user into the same project
-    const home = join(dir, 'cross-home');
-    const login = await runKaasctl([...shown.split(' ').slice(1), '--password-stdin'], {
-      input: otherPassword,
-      env: { KAAS_HOME: home },
-    });
-    assert.equal(login.code, 0, login.stderr);
+    const login = await loginAsShown(shown, otherPassword, join(dir, 'cross-home'));
     assert.match(login.stdout, new RegExp(`signed in to root as keystone:${domain.id}:${crossName} `));
-    for (const kc of [
-      (await b.request('/console/api/kubeconfig')).body,
-      await readFile(join(home, 'root.kubeconfig'), 'utf8'),
-    ]) {
-      const args = (parseYaml(kc) as { users: { user: { exec: { args: string[] } } }[] }).users[0]!.user.exec
-        .args;
+    for (const kc of [(await b.request('/console/api/kubeconfig')).body, login.kubeconfig]) {
+      const args = execArgsOf(kc);
       assert.equal(args[args.indexOf('--project-domain') + 1], 'Default', kc);
     }
   });

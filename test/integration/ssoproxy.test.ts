@@ -65,6 +65,31 @@ async function waitFor(what: string, check: () => Promise<boolean>, timeoutMs = 
   }
 }
 
+/**
+ * `kaasctl sso-proxy --config FILE` in the background, once it listens; stop() ends it with
+ * SIGTERM and asserts a clean exit (0).
+ */
+async function startCliProxy(file: string) {
+  const child = spawn(kaasctlBin, ['sso-proxy', '--config', file], { stdio: ['ignore', 'pipe', 'pipe'] });
+  let out = '';
+  let err = '';
+  child.stdout.on('data', (d: Buffer) => (out += d.toString()));
+  child.stderr.on('data', (d: Buffer) => (err += d.toString()));
+  const stop = async (): Promise<void> => {
+    if (child.exitCode === null && child.signalCode === null) {
+      const exited = new Promise((r) => child.once('exit', r));
+      child.kill('SIGTERM');
+      await exited;
+    }
+    assert.equal(child.exitCode, 0, err);
+  };
+  await waitFor('kaasctl sso-proxy', async () => out.includes('listening on'), 90_000).catch(async (e) => {
+    await stop().catch(() => undefined);
+    throw new Error(`${(e as Error).message}\n${out}\n${err}`);
+  });
+  return { out: () => out, err: () => err, stop };
+}
+
 /** Reports what it got, so the tests can see exactly which headers reached the upstream. */
 const upgraded = new Set<Duplex>();
 
@@ -763,30 +788,20 @@ describe('sso-proxy', () => {
     });
     assert.equal(check.status, 0, check.stderr);
     assert.match(check.stdout, /valid \(1 routes\)/);
-    const child = spawn(kaasctlBin, ['sso-proxy', '--config', env.cliConfig], {
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let out = '';
-    let err = '';
-    child.stdout.on('data', (d: Buffer) => (out += d.toString()));
-    child.stderr.on('data', (d: Buffer) => (err += d.toString()));
+    const proxy = await startCliProxy(env.cliConfig);
     try {
-      await waitFor('kaasctl sso-proxy', async () => out.includes('listening on'), 90_000);
       const base = `https://127.0.0.1:${env.cliPort}`;
-      assert.match(out, new RegExp(`listening on ${base}`));
+      assert.match(proxy.out(), new RegExp(`listening on ${base}`));
       const b = new Browser();
       await signIn(b, '/cli', 'bob', base);
       const got = echoed(await b.request(`${base}/cli`));
       assert.equal(got.headers['x-forwarded-user'], 'local:bob');
       assert.equal(got.headers.authorization, undefined, 'this route does not pass the token');
       for (const secret of [CLIENT_SECRET, COOKIE_SECRET, b.cookie('_kaas_sso')!.value])
-        assert.ok(!out.includes(secret) && !err.includes(secret), 'no secret in the logs');
+        assert.ok(!proxy.out().includes(secret) && !proxy.err().includes(secret), 'no secret in the logs');
     } finally {
-      const exited = new Promise((r) => child.once('exit', r));
-      child.kill('SIGTERM');
-      await exited;
+      await proxy.stop();
     }
-    assert.equal(child.exitCode, 0, err);
   });
 
   test('`kaasctl sso-proxy` with session.storePath: sessions and sign-outs outlive a restart (in memory they do not)', async () => {
@@ -799,32 +814,11 @@ describe('sso-proxy', () => {
       );
       return f;
     };
-    const run = async (file: string) => {
-      const child = spawn(kaasctlBin, ['sso-proxy', '--config', file], { stdio: ['ignore', 'pipe', 'pipe'] });
-      let out = '';
-      let err = '';
-      child.stdout.on('data', (d: Buffer) => (out += d.toString()));
-      child.stderr.on('data', (d: Buffer) => (err += d.toString()));
-      const stop = async (): Promise<void> => {
-        if (child.exitCode !== null || child.signalCode !== null) return;
-        const exited = new Promise((r) => child.once('exit', r));
-        child.kill('SIGTERM');
-        await exited;
-        assert.equal(child.exitCode, 0, err);
-      };
-      await waitFor('kaasctl sso-proxy', async () => out.includes('listening on'), 90_000).catch(
-        async (e) => {
-          await stop().catch(() => undefined);
-          throw new Error(`${(e as Error).message}\n${out}\n${err}`);
-        },
-      );
-      return { out, stop };
-    };
     /** runs `fn` against a proxy started from `file`, then stops it */
     const withProxy = async <T>(file: string, fn: (out: string) => Promise<T>): Promise<T> => {
-      const p = await run(file);
+      const p = await startCliProxy(file);
       try {
-        return await fn(p.out);
+        return await fn(p.out());
       } finally {
         await p.stop();
       }
